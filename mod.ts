@@ -1,0 +1,42 @@
+/**
+ * tandem: synchronous and asynchronous code, working together.
+ *
+ * - **Background loops**: Web Workers whose event loops serve a module's
+ *   exported functions; every call returns a {@linkcode Future}.
+ * - **Futures** you can `await`, block on with `wait()` (Atomics), or
+ *   `yield*` in a task; they cross threads as live handles.
+ * - **A re-entrant scheduler** whose `run()` works from sync code, even inside
+ *   a running task (coming next).
+ *
+ * @example
+ * ```ts
+ * import { BackgroundLoop } from "@tandem/tandem";
+ * // tasks.ts: export function add(a: number, b: number) { return a + b; }
+ * using loop = BackgroundLoop.start<typeof import("./tasks.ts")>(
+ *   new URL("./tasks.ts", import.meta.url),
+ * );
+ * console.log(loop.api.add(1, 2).wait()); // 3: this thread blocked for it
+ * console.log(await loop.api.add(2, 3)); // 5: the event loop kept running
+ * ```
+ *
+ * @module
+ */
+
+export {
+  CancelledError,
+  DeadlockError,
+  LoopClosedError,
+  LoopNotFoundError,
+  QueueClosedError,
+  TimeoutError,
+  UnknownTaskTypeError,
+  WorkerCrashedError,
+} from "./src/errors.ts";
+export type { TandemErrorOptions } from "./src/errors.ts";
+export { Future } from "./src/future/future.ts";
+export type { FutureState } from "./src/future/future.ts";
+export type { Operation, Waitable } from "./src/future/waitable.ts";
+export { BackgroundLoop } from "./src/loop/background_loop.ts";
+export type { CallOptions, LoopApi, LoopOptions } from "./src/loop/background_loop.ts";
+export type { Executor, FunctionRef } from "./src/loop/executor.ts";
+export { currentSignal } from "./src/loop/current_signal.ts";

@@ -1,0 +1,208 @@
+/**
+ * The errors tandem throws. Each extends `Error`, has a `name` equal to its
+ * class name, and answers `instanceof` for instances made by another copy of
+ * this module (two bundles, or a value decoded on another thread), because the
+ * check looks at a brand shared through `Symbol.for` rather than at the
+ * prototype chain alone.
+ *
+ * @module
+ */
+
+const BRAND: unique symbol = Symbol.for("@tandem/tandem/error") as never;
+
+/** Constructor options of every tandem error (the standard `cause`). */
+export interface TandemErrorOptions {
+  /** What led to this error. */
+  cause?: unknown;
+}
+
+function isBranded(value: unknown, name: string): boolean {
+  return typeof value === "object" && value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === name;
+}
+
+/** Defines the brand and the cross-copy `instanceof` of one error class. */
+function brand(ctor: { prototype: object; name: string }, name: string): void {
+  Object.defineProperty(ctor.prototype, BRAND, { value: name });
+  Object.defineProperty(ctor.prototype, "name", {
+    value: name,
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(ctor, Symbol.hasInstance, {
+    value(this: { prototype: object }, value: unknown): boolean {
+      return isBranded(value, name) ||
+        Object.prototype.isPrototypeOf.call(this.prototype, value as object);
+    },
+  });
+}
+
+/**
+ * A task, call or future was cancelled: by `cancel()`, an aborted signal, a
+ * scope that failed, or a loop closed with `cancelPending`.
+ *
+ * @example
+ * ```ts
+ * import { CancelledError, Future } from "@tandem/tandem";
+ * const { future } = Future.withResolvers<number>();
+ * future.cancel("no longer needed");
+ * try { future.wait(); } catch (e) { console.log(e instanceof CancelledError); } // true
+ * ```
+ */
+export class CancelledError extends Error {
+  /** The reason given to `cancel(reason)` or the signal's `reason`, if any. */
+  readonly reason: unknown;
+  /** @param message what was cancelled; @param options `cause` and the `reason` */
+  constructor(message = "cancelled", options?: TandemErrorOptions & { reason?: unknown }) {
+    super(message, options);
+    this.reason = options?.reason;
+  }
+}
+brand(CancelledError, "CancelledError");
+
+/**
+ * A deadline passed: `wait(timeoutMs)` ran out (the future stays pending), or a
+ * call's timeout fired (the call is cancelled).
+ *
+ * @example
+ * ```ts
+ * import { BackgroundLoop, TimeoutError } from "@tandem/tandem";
+ * using loop = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url));
+ * try { loop.with({ timeoutMs: 10 }).call("slowJob").wait(); }
+ * catch (e) { console.log(e instanceof TimeoutError); } // true
+ * ```
+ */
+export class TimeoutError extends Error {
+  /** @param message what timed out; @param options `cause` */
+  constructor(message = "timed out", options?: TandemErrorOptions) {
+    super(message, options);
+  }
+}
+brand(TimeoutError, "TimeoutError");
+
+/**
+ * A blocking wait could never end: nothing outside this thread can settle
+ * what it waits for (its resolvers never left this thread, or it adopts a
+ * Promise of this thread). Thrown at once instead of hanging.
+ *
+ * @example
+ * ```ts
+ * import { DeadlockError, Future } from "@tandem/tandem";
+ * const { future } = Future.withResolvers<number>();
+ * try { future.wait(); } catch (e) { console.log(e instanceof DeadlockError); } // true
+ * ```
+ */
+export class DeadlockError extends Error {
+  /** @param message what could never be settled; @param options `cause` */
+  constructor(
+    message = "deadlock: nothing can settle what this thread waits for",
+    options?: TandemErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+brand(DeadlockError, "DeadlockError");
+
+/**
+ * The worker serving a call died (it called `self.close()` or `Deno.exit()`,
+ * an uncaught error or unhandled rejection escaped, or it never started). The
+ * worker's own error, when known, is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { WorkerCrashedError } from "@tandem/tandem";
+ * const e = new WorkerCrashedError("worker died", { cause: new Error("boom") });
+ * console.log(e.name, (e.cause as Error).message); // WorkerCrashedError boom
+ * ```
+ */
+export class WorkerCrashedError extends Error {
+  /** @param message what died; @param options `cause`: the worker's error */
+  constructor(message = "the worker crashed", options?: TandemErrorOptions) {
+    super(message, options);
+  }
+}
+brand(WorkerCrashedError, "WorkerCrashedError");
+
+/**
+ * The loop (or control host) was closed: calls made after `close()` fail with
+ * it, and so do blocking waits that were cut short by the close.
+ *
+ * @example
+ * ```ts
+ * import { LoopClosedError } from "@tandem/tandem";
+ * console.log(new LoopClosedError().name); // LoopClosedError
+ * ```
+ */
+export class LoopClosedError extends Error {
+  /** @param message what was closed; @param options `cause` */
+  constructor(message = "the loop is closed", options?: TandemErrorOptions) {
+    super(message, options);
+  }
+}
+brand(LoopClosedError, "LoopClosedError");
+
+/**
+ * A call to a loop started with `taskTypes` carried no task type, or one that
+ * is not listed. The call never reaches the worker.
+ *
+ * @example
+ * ```ts
+ * import { UnknownTaskTypeError } from "@tandem/tandem";
+ * console.log(new UnknownTaskTypeError('task type "io" is not one of: cpu').message);
+ * ```
+ */
+export class UnknownTaskTypeError extends Error {
+  /** @param message which type was refused; @param options `cause` */
+  constructor(message = "unknown task type", options?: TandemErrorOptions) {
+    super(message, options);
+  }
+}
+brand(UnknownTaskTypeError, "UnknownTaskTypeError");
+
+/**
+ * `getLoop(id)` found no loop registered under that id on this thread or its
+ * ancestors.
+ *
+ * @example
+ * ```ts
+ * import { LoopNotFoundError } from "@tandem/tandem";
+ * console.log(new LoopNotFoundError('no loop named "db"').name); // LoopNotFoundError
+ * ```
+ */
+export class LoopNotFoundError extends Error {
+  /** @param message which id was looked for; @param options `cause` */
+  constructor(message = "loop not found", options?: TandemErrorOptions) {
+    super(message, options);
+  }
+}
+brand(LoopNotFoundError, "LoopNotFoundError");
+
+/**
+ * A queue was closed: `put()` fails at once; `get()` fails once the queue is
+ * drained.
+ *
+ * @example
+ * ```ts
+ * import { QueueClosedError } from "@tandem/tandem";
+ * console.log(new QueueClosedError().name); // QueueClosedError
+ * ```
+ */
+export class QueueClosedError extends Error {
+  /** @param message which queue; @param options `cause` */
+  constructor(message = "the queue is closed", options?: TandemErrorOptions) {
+    super(message, options);
+  }
+}
+brand(QueueClosedError, "QueueClosedError");
+
+/** The tandem error classes by name, for rebuilding errors that crossed threads. */
+export const tandemErrors: Readonly<Record<string, new (message?: string) => Error>> = {
+  CancelledError,
+  TimeoutError,
+  DeadlockError,
+  WorkerCrashedError,
+  LoopClosedError,
+  UnknownTaskTypeError,
+  LoopNotFoundError,
+  QueueClosedError,
+};

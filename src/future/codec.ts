@@ -1,0 +1,393 @@
+/**
+ * How values cross threads.
+ *
+ * Plain JSON data (finite numbers, strings, booleans, null, dense arrays and
+ * plain objects of them) is sent as JSON text through a shared-memory ring:
+ * that is the fast path. Everything else keeps structured-clone semantics
+ * (Map, Set, Date, BigInt, typed arrays, cycles, `undefined`) and goes through
+ * a MessagePort, after {@linkcode encode} replaced what structured clone
+ * would lose or refuse with markers:
+ *
+ * - errors keep their class, message, stack, `cause`, `errors` and own
+ *   enumerable properties;
+ * - futures and their resolvers arrive as live handles (see `shared.ts`);
+ * - array buffers of 4 KiB and more are copied into shared memory, because the
+ *   receiving side may read the message synchronously with
+ *   `receiveMessageOnPort`, which costs ~60 ns per byte in Deno (FACTS.md);
+ * - a function or a symbol fails the send with a `DataCloneError` naming its
+ *   path, e.g. `args[1].onDone`.
+ *
+ * @module
+ */
+
+import { tandemErrors } from "../errors.ts";
+import { Future, resolvers } from "./future.ts";
+import { reviveFuture, type Route, settleShared, type SharedRef, shareFuture } from "./shared.ts";
+
+const MARK = "\u0000tandem";
+const BOX_BYTES = 4096;
+const MAX_PLAIN_DEPTH = 64;
+
+/** An encoded value and how it may travel. */
+export interface Encoded {
+  data: unknown;
+  /** JSON text can carry it (no Map, Date, undefined, shared memory...). */
+  json: boolean;
+  /** It holds markers that {@linkcode decode} must replace. */
+  special: boolean;
+}
+
+/** True for data that JSON carries exactly. */
+export function isPlain(value: unknown, depth = 0): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (depth > MAX_PLAIN_DEPTH) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !isPlain(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+      for (const key in value) {
+        if (!isPlain((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Prepares `value` to be sent over `route`; throws `DataCloneError` naming the culprit. */
+export function encode(value: unknown, route: Route, path = "value"): Encoded {
+  if (isPlain(value)) return { data: value, json: true, special: false };
+  const encoder = new Encoder(route);
+  const data = encoder.value(value, path);
+  return { data, json: encoder.json, special: encoder.special };
+}
+
+/** Rebuilds a value that {@linkcode encode} prepared, received over `route`. */
+export function decode(data: unknown, special: boolean, route: Route): unknown {
+  return special ? new Decoder(route).value(data) : data;
+}
+
+/** A `DataCloneError` (a `DOMException`, as `structuredClone` throws). */
+export function dataCloneError(message: string): DOMException {
+  return new DOMException(message, "DataCloneError");
+}
+
+type Marker = { [MARK]: string } & Record<string, unknown>;
+
+class Encoder {
+  json = true;
+  special = false;
+  readonly #seen = new Map<object, unknown>();
+  constructor(readonly route: Route) {}
+
+  value(value: unknown, path: string): unknown {
+    switch (typeof value) {
+      case "number":
+        if (!Number.isFinite(value) || Object.is(value, -0)) this.json = false;
+        return value;
+      case "string":
+      case "boolean":
+        return value;
+      case "undefined":
+      case "bigint":
+        this.json = false;
+        return value;
+      case "symbol":
+        throw dataCloneError(`cannot send ${path}: it is a symbol (${String(value)})`);
+      case "function":
+        return this.#function(value as (value: never) => void, path);
+    }
+    if (value === null) return null;
+    const object = value as object;
+    const seen = this.#seen.get(object);
+    if (seen !== undefined || this.#seen.has(object)) {
+      this.json = false; // shared or cyclic: structured clone keeps it, JSON would not
+      return seen;
+    }
+    if (object instanceof Future) return this.#remember(object, this.#future(object, undefined));
+    if (object instanceof Error) return this.#error(object, path);
+    if (Array.isArray(object)) {
+      const copy: unknown[] = new Array(object.length);
+      this.#seen.set(object, copy);
+      for (let i = 0; i < object.length; i++) {
+        if (i in object) copy[i] = this.value(object[i], `${path}[${i}]`);
+        else this.json = false;
+      }
+      return copy;
+    }
+    if (object instanceof Map) {
+      this.json = false;
+      const copy = new Map();
+      this.#seen.set(object, copy);
+      let i = 0;
+      for (const [k, v] of object) {
+        copy.set(
+          this.value(k, `${path}<key ${i}>`),
+          this.value(v, `${path}.get(${describeKey(k)})`),
+        );
+        i++;
+      }
+      return copy;
+    }
+    if (object instanceof Set) {
+      this.json = false;
+      const copy = new Set();
+      this.#seen.set(object, copy);
+      let i = 0;
+      for (const v of object) copy.add(this.value(v, `${path}<item ${i++}>`));
+      return copy;
+    }
+    if (ArrayBuffer.isView(object)) return this.#view(object);
+    if (object instanceof ArrayBuffer) return this.#remember(object, this.#buffer(object));
+    if (isClonedAsIs(object)) {
+      this.json = false;
+      return this.#remember(object, object);
+    }
+    // Plain objects, and class instances (structured clone keeps their own
+    // enumerable properties and drops the prototype; so do we).
+    if (Object.getPrototypeOf(object) !== Object.prototype) this.json = false;
+    const copy: Record<string, unknown> = {};
+    this.#seen.set(object, copy);
+    for (const key of Object.keys(object)) {
+      copy[key] = this.value((object as Record<string, unknown>)[key], `${path}.${key}`);
+    }
+    return copy;
+  }
+
+  #remember<T>(object: object, copy: T): T {
+    this.#seen.set(object, copy);
+    return copy;
+  }
+
+  #mark(kind: string, fields: Record<string, unknown>): Marker {
+    this.special = true;
+    return { [MARK]: kind, ...fields } as Marker;
+  }
+
+  #function(fn: (value: never) => void, path: string): unknown {
+    const resolver = resolvers.get(fn);
+    if (resolver === undefined) {
+      throw dataCloneError(
+        `cannot send ${path}: it is a function${fn.name ? ` (${fn.name})` : ""}; ` +
+          "functions cannot cross threads: name an exported function by URL instead",
+      );
+    }
+    this.json = false;
+    const marker = this.#future(resolver.future, resolver.ok);
+    marker[MARK] = resolver.ok ? "resolve" : "reject";
+    return this.#remember(fn, marker);
+  }
+
+  #future(future: Future<unknown>, viaResolver: boolean | undefined): Marker {
+    this.json = false;
+    const ref: SharedRef = shareFuture(future, this.route, viaResolver !== undefined);
+    const marker = this.#mark("future", { ref });
+    if (ref.outcome) ref.outcome.value = this.value(ref.outcome.value, "settled future");
+    return marker;
+  }
+
+  #error(error: Error, path: string): Marker {
+    const marker = this.#mark("error", {
+      ctor: knownConstructorName(error),
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+    });
+    this.#seen.set(error, marker);
+    if ("cause" in error) marker.cause = this.value(error.cause, `${path}.cause`);
+    if (error instanceof AggregateError) {
+      marker.errors = this.value(error.errors, `${path}.errors`);
+    }
+    const keys = Object.keys(error);
+    if (keys.length > 0) {
+      const props: Record<string, unknown> = {};
+      for (const key of keys) {
+        if (key === "cause" || key === "errors") continue;
+        props[key] = this.value(
+          (error as unknown as Record<string, unknown>)[key],
+          `${path}.${key}`,
+        );
+      }
+      marker.props = props;
+    }
+    return marker;
+  }
+
+  #buffer(buffer: ArrayBuffer): unknown {
+    this.json = false;
+    if (buffer.byteLength < BOX_BYTES) return buffer;
+    const shared = new SharedArrayBuffer(buffer.byteLength);
+    new Uint8Array(shared).set(new Uint8Array(buffer));
+    return this.#mark("bytes", { shared });
+  }
+
+  #view(view: ArrayBufferView): unknown {
+    this.json = false;
+    const buffer = view.buffer;
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < BOX_BYTES) {
+      return this.#remember(view, view);
+    }
+    const boxed = this.#seen.get(buffer) ?? this.#remember(buffer, this.#buffer(buffer));
+    const length = view instanceof DataView ? view.byteLength : (view as Uint8Array).length;
+    return this.#remember(
+      view,
+      this.#mark("view", {
+        type: view.constructor.name,
+        buffer: boxed,
+        offset: view.byteOffset,
+        length,
+      }),
+    );
+  }
+}
+
+class Decoder {
+  readonly #seen = new Map<object, unknown>();
+  constructor(readonly route: Route) {}
+
+  value(data: unknown): unknown {
+    if (typeof data !== "object" || data === null) return data;
+    const done = this.#seen.get(data);
+    if (done !== undefined || this.#seen.has(data)) return done;
+    const kind = (data as Marker)[MARK];
+    if (typeof kind === "string") return this.#marker(data as Marker, kind);
+    this.#seen.set(data, data);
+    if (Array.isArray(data)) {
+      for (let i = 0; i < data.length; i++) if (i in data) data[i] = this.value(data[i]);
+    } else if (data instanceof Map) {
+      const entries = [...data];
+      data.clear();
+      for (const [k, v] of entries) data.set(this.value(k), this.value(v));
+    } else if (data instanceof Set) {
+      const items = [...data];
+      data.clear();
+      for (const v of items) data.add(this.value(v));
+    } else if (Object.getPrototypeOf(data) === Object.prototype) {
+      const record = data as Record<string, unknown>;
+      for (const key of Object.keys(record)) record[key] = this.value(record[key]);
+    }
+    return data;
+  }
+
+  #marker(marker: Marker, kind: string): unknown {
+    switch (kind) {
+      case "error":
+        return this.#error(marker);
+      case "bytes": {
+        const shared = marker.shared as SharedArrayBuffer;
+        const buffer = new ArrayBuffer(shared.byteLength);
+        new Uint8Array(buffer).set(new Uint8Array(shared));
+        this.#seen.set(marker, buffer);
+        return buffer;
+      }
+      case "view": {
+        const buffer = this.value(marker.buffer) as ArrayBuffer;
+        const Type = (globalThis as unknown as Record<string, new (...a: unknown[]) => unknown>)[
+          marker.type as string
+        ];
+        const view = new Type(buffer, marker.offset, marker.length);
+        this.#seen.set(marker, view);
+        return view;
+      }
+      default: {
+        // future, resolve, reject
+        const future = reviveFuture(marker.ref as SharedRef, this.route, (v) => this.value(v));
+        let result: unknown = future;
+        if (kind !== "future") {
+          const ok = kind === "resolve";
+          result = (value: unknown) => void settleShared(future, ok, value);
+        }
+        this.#seen.set(marker, result);
+        return result;
+      }
+    }
+  }
+
+  #error(marker: Marker): Error {
+    const message = marker.message as string;
+    const ctor = marker.ctor as string;
+    let error: Error;
+    if (ctor === "DOMException") error = new DOMException(message, marker.name as string);
+    else if (ctor === "AggregateError") error = new AggregateError([], message);
+    else {
+      const Ctor = tandemErrors[ctor] ??
+        (globalThis as unknown as Record<string, ErrorConstructor>)[ctor] ?? Error;
+      error = new Ctor(message);
+    }
+    this.#seen.set(marker, error);
+    if (error.name !== marker.name) {
+      Object.defineProperty(error, "name", {
+        value: marker.name,
+        writable: true,
+        configurable: true,
+      });
+    }
+    Object.defineProperty(error, "stack", {
+      value: marker.stack,
+      writable: true,
+      configurable: true,
+    });
+    if ("cause" in marker) {
+      Object.defineProperty(error, "cause", {
+        value: this.value(marker.cause),
+        writable: true,
+        configurable: true,
+      });
+    }
+    if ("errors" in marker) {
+      Object.defineProperty(error, "errors", {
+        value: this.value(marker.errors),
+        writable: true,
+        configurable: true,
+      });
+    }
+    if (marker.props) Object.assign(error, this.value(marker.props));
+    return error;
+  }
+}
+
+const BUILT_IN_ERRORS = new Set([
+  "Error",
+  "TypeError",
+  "RangeError",
+  "SyntaxError",
+  "ReferenceError",
+  "EvalError",
+  "URIError",
+  "AggregateError",
+  "DOMException",
+]);
+
+/** The nearest class of `error` that the other side can rebuild. */
+function knownConstructorName(error: Error): string {
+  for (let proto = Object.getPrototypeOf(error); proto; proto = Object.getPrototypeOf(proto)) {
+    const name = proto.constructor?.name as string | undefined;
+    if (name && (BUILT_IN_ERRORS.has(name) || name in tandemErrors)) {
+      if (name in tandemErrors && !(error instanceof tandemErrors[name])) continue;
+      return name;
+    }
+  }
+  return "Error";
+}
+
+function isClonedAsIs(object: object): boolean {
+  return object instanceof Date || object instanceof RegExp || object instanceof Blob ||
+    object instanceof SharedArrayBuffer || object instanceof Boolean ||
+    object instanceof Number || object instanceof String || object instanceof BigInt;
+}
+
+function describeKey(key: unknown): string {
+  return typeof key === "string" ? JSON.stringify(key) : String(key);
+}

@@ -1,0 +1,370 @@
+/**
+ * `Future<T>`: the one currency of tandem.
+ *
+ * A future that never leaves its thread is a plain object (no shared memory):
+ * settling it runs its callbacks at once, and a native Promise is made only
+ * when someone calls `then`. A future that crosses to another thread gets a
+ * {@linkcode FutureLink}, which arbitrates "first settle wins" across threads
+ * and tells `wait()` how to block until the other side may have settled it.
+ *
+ * @module
+ */
+
+import { CancelledError, DeadlockError, TimeoutError } from "../errors.ts";
+import type { Waitable } from "./waitable.ts";
+
+/** The life of a future: it starts pending and settles once. */
+export type FutureState = "pending" | "running" | "fulfilled" | "rejected" | "cancelled";
+
+const PENDING = 0;
+const RUNNING = 1;
+/** @internal numeric states, as `internals.settle` takes them */
+export const FULFILLED = 2;
+/** @internal */
+export const REJECTED = 3;
+/** @internal */
+export const CANCELLED = 4;
+const STATE_NAMES: readonly FutureState[] = [
+  "pending",
+  "running",
+  "fulfilled",
+  "rejected",
+  "cancelled",
+];
+
+/**
+ * The thread-side machinery a linked future blocks with: read a ticket, pump
+ * the inbox (which may settle futures), then block until the ticket changes.
+ * @internal
+ */
+export interface Blocker {
+  ticket(): number;
+  pump(): void;
+  block(ticket: number, ms: number): void;
+  /** Keeps the event loop woken for changes after `ticket` (for `await`). */
+  arm(ticket: number): void;
+}
+
+/**
+ * What connects a future to other threads. Every method is optional but
+ * `blocker` and `stalled`.
+ * @internal
+ */
+export interface FutureLink {
+  readonly blocker: Blocker;
+  /** `performance.now()` time at which `wait()` calls `expire()`. */
+  readonly deadline?: number;
+  expire?(): void;
+  /** Cross-thread arbitration before a local settle; false: another thread won. */
+  claim?(): boolean;
+  /** After the future settled (any way). */
+  settled?(future: Future<unknown>): void;
+  /** After a local `cancel()` won. */
+  cancelled?(error: CancelledError): void;
+  /** An error to throw from `wait()` when nothing can settle the future any more. */
+  stalled(): Error | undefined;
+}
+
+// Stored without T, so that Future<T> stays assignable to Future<unknown>.
+type Callback = (future: never) => void;
+
+/** Internal hooks, for the modules that link futures to threads. */
+export interface FutureInternals {
+  settle(future: Future<unknown>, state: number, value: unknown, force?: boolean): boolean;
+  link(future: Future<unknown>): FutureLink | undefined;
+  setLink(future: Future<unknown>, link: FutureLink | undefined): void;
+  markRunning(future: Future<unknown>): void;
+  outcome(future: Future<unknown>): { state: number; value: unknown } | undefined;
+}
+
+/** @internal */
+export let internals: FutureInternals;
+
+/**
+ * A value that may not be there yet, consumed in three ways: `await future`,
+ * `future.wait(timeoutMs)` (blocks this thread with `Atomics.wait`) and
+ * `yield* future` (inside a scheduler task). It may be created on one thread
+ * and settled or waited on from another: passing it, or its resolvers, as an
+ * argument or result of a background call carries it across.
+ *
+ * Callbacks given to {@linkcode Future.onDone} run synchronously when the
+ * future settles (or at once if it already has); `then` callbacks run as
+ * Promise reactions. `resolve(value)` stores `value` as given: thenables are
+ * not unwrapped (use {@linkcode Future.from}).
+ *
+ * @example
+ * ```ts
+ * import { Future } from "@tandem/tandem";
+ * const { future, resolve } = Future.withResolvers<number>();
+ * resolve(42);
+ * console.log(future.wait(), await future, future.state); // 42 42 fulfilled
+ * ```
+ */
+export class Future<T> implements Waitable<T> {
+  #state = PENDING;
+  #value: unknown = undefined;
+  #callbacks: Callback | Callback[] | undefined = undefined;
+  #promise: Promise<T> | undefined = undefined;
+  #resolvePromise: ((value: never) => void) | undefined = undefined;
+  #rejectPromise: ((error: unknown) => void) | undefined = undefined;
+  #link: FutureLink | undefined = undefined;
+  #adoptsPromise = false;
+
+  static {
+    internals = {
+      settle: (f, state, value, force) => f.#settle(state, value, force),
+      link: (f) => f.#link,
+      setLink: (f, link) => {
+        f.#link = link;
+      },
+      markRunning: (f) => {
+        if (f.#state === PENDING) f.#state = RUNNING;
+      },
+      outcome: (f) => f.#state < FULFILLED ? undefined : { state: f.#state, value: f.#value },
+    };
+  }
+
+  /**
+   * A pending future and the two functions that settle it. Pass `resolve` or
+   * `reject` to a background call to let another thread settle it.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@tandem/tandem";
+   * const { future, reject } = Future.withResolvers<string>();
+   * reject(new Error("nope"));
+   * console.log(future.state); // rejected
+   * ```
+   */
+  static withResolvers<T>(): {
+    future: Future<T>;
+    resolve(value: T): void;
+    reject(error: unknown): void;
+  } {
+    const future = new Future<T>();
+    const resolve = (value: T): void => void future.#settle(FULFILLED, value);
+    const reject = (error: unknown): void => void future.#settle(REJECTED, error);
+    resolvers.set(resolve, { future, ok: true });
+    resolvers.set(reject, { future, ok: false });
+    return { future, resolve, reject };
+  }
+
+  /**
+   * A future already fulfilled with `value` (duet's `completed_future`).
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@tandem/tandem";
+   * console.log(Future.resolve(7).wait()); // 7
+   * ```
+   */
+  static resolve<T>(value: T): Future<T> {
+    const future = new Future<T>();
+    future.#state = FULFILLED;
+    future.#value = value;
+    return future;
+  }
+
+  /**
+   * A future already rejected with `error` (duet's `failed_future`).
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@tandem/tandem";
+   * console.log(Future.reject(new Error("x")).state); // rejected
+   * ```
+   */
+  static reject<T = never>(error: unknown): Future<T> {
+    const future = new Future<T>();
+    future.#state = REJECTED;
+    future.#value = error;
+    return future;
+  }
+
+  /**
+   * A future that settles as `promise` does. A `Future` is returned as is.
+   * Blocking on a future adopted from a Promise of this thread throws
+   * `DeadlockError` (only this thread's event loop could settle it): await it.
+   *
+   * @example
+   * ```ts
+   * import { Future } from "@tandem/tandem";
+   * console.log(await Future.from(Promise.resolve("p"))); // p
+   * ```
+   */
+  static from<T>(promise: PromiseLike<T>): Future<T> {
+    if (promise instanceof Future) return promise;
+    const future = new Future<T>();
+    future.#adoptsPromise = true;
+    promise.then(
+      (value) => void future.#settle(FULFILLED, value),
+      (error) => void future.#settle(REJECTED, error),
+    );
+    return future;
+  }
+
+  /** Where the future is in its life; it settles once. */
+  get state(): FutureState {
+    return STATE_NAMES[this.#state];
+  }
+
+  /**
+   * Cancels the future: it settles with `CancelledError` (whose `reason` is
+   * `reason`), and the work behind it (a background call, a task) is told to
+   * stop. Returns false, doing nothing, once the future is settled.
+   */
+  cancel(reason?: unknown): boolean {
+    if (this.#state >= FULFILLED) return false;
+    const error = reason instanceof CancelledError ? reason : new CancelledError(
+      reason === undefined ? "cancelled" : `cancelled: ${describeReason(reason)}`,
+      { reason, cause: reason instanceof Error ? reason : undefined },
+    );
+    if (!this.#settle(CANCELLED, error)) return false;
+    this.#link?.cancelled?.(error);
+    return true;
+  }
+
+  /**
+   * Runs `callback(this)` when the future settles, synchronously in the
+   * settling call; at once if it has settled already. An error thrown by the
+   * callback is reported with `reportError`, not swallowed.
+   */
+  onDone(callback: (future: Future<T>) => void): void {
+    if (this.#state >= FULFILLED) return runCallback(callback, this as Future<unknown>);
+    const callbacks = this.#callbacks;
+    if (callbacks === undefined) this.#callbacks = callback;
+    else if (typeof callbacks === "function") this.#callbacks = [callbacks, callback];
+    else callbacks.push(callback);
+  }
+
+  /**
+   * Blocks this thread until the future settles and returns its value, or
+   * throws its failure (`CancelledError` if cancelled). After `timeoutMs` it
+   * throws `TimeoutError` and the future stays pending. When nothing outside
+   * this thread can settle it, it throws `DeadlockError` at once; when the
+   * thread that could settle it died, `WorkerCrashedError`.
+   */
+  wait(timeoutMs?: number): T {
+    if (this.#state >= FULFILLED) return this.#outcome();
+    const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
+    for (;;) {
+      const link = this.#link;
+      if (link === undefined) throw this.#deadlock();
+      const blocker = link.blocker;
+      const ticket = blocker.ticket();
+      blocker.pump();
+      if (this.#state >= FULFILLED) return this.#outcome();
+      const stalled = link.stalled();
+      if (stalled) throw stalled;
+      const now = performance.now();
+      const deadline = link.deadline ?? Infinity;
+      if (now >= deadline) {
+        link.expire?.();
+        continue;
+      }
+      if (now >= until) throw new TimeoutError(`wait() timed out after ${timeoutMs} ms`);
+      blocker.block(ticket, Math.min(until, deadline) - now);
+    }
+  }
+
+  /** Promise interoperability: `await future` works. */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#asPromise().then(onFulfilled, onRejected);
+  }
+
+  /** Like `Promise.prototype.catch`. */
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.#asPromise().catch(onRejected);
+  }
+
+  /** Like `Promise.prototype.finally`. */
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.#asPromise().finally(onFinally);
+  }
+
+  /** `yield* future` inside a scheduler task; a settled future does not yield. */
+  *[Symbol.iterator](): Generator<unknown, T, unknown> {
+    if (this.#state === FULFILLED) return this.#value as T;
+    if (this.#state > FULFILLED) throw this.#value;
+    return (yield this) as T;
+  }
+
+  /** Shown by `console.log` and `String(future)`. */
+  get [Symbol.toStringTag](): string {
+    return `Future<${this.state}>`;
+  }
+
+  #outcome(): T {
+    if (this.#state === FULFILLED) return this.#value as T;
+    throw this.#value;
+  }
+
+  #deadlock(): DeadlockError {
+    return new DeadlockError(
+      this.#adoptsPromise
+        ? "wait() on a future that adopts a Promise of this thread: only this thread's event loop could settle it, so it would never settle while the thread blocks. Await it instead."
+        : "wait() on a future that only this thread can settle (its resolvers never left this thread): settle it first, await it instead, or pass its resolvers to a background call.",
+    );
+  }
+
+  #asPromise(): Promise<T> {
+    if (this.#promise) return this.#promise;
+    if (this.#state === FULFILLED) this.#promise = Promise.resolve(this.#value as T);
+    else if (this.#state > FULFILLED) {
+      this.#promise = Promise.reject(this.#value);
+    } else {
+      this.#promise = new Promise<T>((resolve, reject) => {
+        this.#resolvePromise = resolve;
+        this.#rejectPromise = reject;
+      });
+    }
+    return this.#promise;
+  }
+
+  #settle(state: number, value: unknown, force = false): boolean {
+    if (this.#state >= FULFILLED) return false;
+    const link = this.#link;
+    if (!force && link?.claim && !link.claim()) return false;
+    this.#state = state;
+    this.#value = value;
+    if (this.#resolvePromise) {
+      if (state === FULFILLED) this.#resolvePromise(value as never);
+      else this.#rejectPromise!(value);
+      this.#resolvePromise = this.#rejectPromise = undefined;
+    }
+    link?.settled?.(this as Future<unknown>);
+    const callbacks = this.#callbacks;
+    if (callbacks !== undefined) {
+      this.#callbacks = undefined;
+      if (typeof callbacks === "function") runCallback(callbacks, this as Future<unknown>);
+      else for (const callback of callbacks) runCallback(callback, this as Future<unknown>);
+    }
+    return true;
+  }
+}
+
+/** The resolver functions of `withResolvers`, so that they can cross threads. */
+export const resolvers: WeakMap<
+  (value: never) => void,
+  { future: Future<unknown>; ok: boolean }
+> = new WeakMap();
+
+function runCallback(callback: Callback, future: Future<unknown>): void {
+  try {
+    callback(future as never);
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  try {
+    return String(reason);
+  } catch {
+    return Object.prototype.toString.call(reason);
+  }
+}

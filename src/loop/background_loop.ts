@@ -1,0 +1,406 @@
+/**
+ * `BackgroundLoop`: Web Workers whose event loops serve the exported
+ * functions of a module, reached through futures.
+ *
+ * @module
+ */
+
+import {
+  CancelledError,
+  LoopClosedError,
+  UnknownTaskTypeError,
+  WorkerCrashedError,
+} from "../errors.ts";
+import { Future, internals, REJECTED } from "../future/future.ts";
+import { Channel } from "./channel.ts";
+import type { Executor, FunctionRef } from "./executor.ts";
+import { hub } from "./hub.ts";
+import type { WorkerInit } from "./worker_host.ts";
+
+/** Options of {@linkcode BackgroundLoop.start}. */
+export interface LoopOptions {
+  /** A name for the loop (and its workers, as debuggers show them). */
+  name?: string;
+  /** How many workers serve the module; calls go to the least busy. Default 1. */
+  workers?: number;
+  /** A guard: every call must carry one of these task types (`loop.with({ taskType })`). */
+  taskTypes?: string[];
+  /** The default timeout of every call, in milliseconds. Default: none. */
+  timeoutMs?: number;
+}
+
+/** Per-call options, given to {@linkcode BackgroundLoop.with}. */
+export interface CallOptions {
+  /** The task type the call carries (see `taskTypes`). */
+  taskType?: string;
+  /** This call's timeout in milliseconds (overrides the loop's; 0: none). */
+  timeoutMs?: number;
+  /** Cancels the call when it aborts. */
+  signal?: AbortSignal;
+}
+
+/** The functions of module `M`, each returning a `Future` of its result. */
+export type LoopApi<M> = {
+  [K in keyof M]: M[K] extends (...args: infer A) => infer R ? (...args: A) => Future<Awaited<R>>
+    : never;
+};
+
+const HOST_URL = new URL("./worker_host.ts", import.meta.url);
+
+class LoopCore {
+  readonly channels: Channel[] = [];
+  readonly workers: Worker[] = [];
+  closing: Future<void> | undefined = undefined;
+
+  constructor(
+    readonly module: URL | undefined,
+    readonly name: string,
+    readonly taskTypes: ReadonlySet<string> | undefined,
+    readonly timeoutMs: number,
+  ) {}
+
+  /** The alive channel with the fewest calls in flight. */
+  pick(): Channel | undefined {
+    let best: Channel | undefined;
+    for (const channel of this.channels) {
+      if (channel.alive && (best === undefined || channel.waiting < best.waiting)) best = channel;
+    }
+    return best;
+  }
+
+  pending(): Future<unknown>[] {
+    return this.channels.flatMap((channel) => channel.pendingFutures());
+  }
+}
+
+/**
+ * Web Workers whose event loops serve the exported functions of a module.
+ * `loop.api.fn(...args)` (typed from `typeof import("./tasks.ts")`) and
+ * `loop.call("fn", ...args)` return a {@linkcode Future}: await it, block on
+ * it with `wait()`, or `yield*` it in a task. The served module needs no glue
+ * code; inside a served function, `currentSignal()` tells when the caller gave
+ * up. A loop must be closed (`close()`, `using`, `await using`): its workers
+ * keep the process alive.
+ *
+ * @example
+ * ```ts
+ * import { BackgroundLoop } from "@tandem/tandem";
+ * // tasks.ts: export function add(a: number, b: number) { return a + b; }
+ * using loop = BackgroundLoop.start<typeof import("./tasks.ts")>(
+ *   new URL("./tasks.ts", import.meta.url),
+ * );
+ * console.log(loop.api.add(1, 2).wait()); // 3, blocking
+ * console.log(await loop.api.add(3, 4)); // 7, awaited
+ * ```
+ */
+export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncDisposable {
+  readonly #core: LoopCore;
+  readonly #options: CallOptions;
+  #api: LoopApi<M> | undefined = undefined;
+
+  private constructor(core: LoopCore, options: CallOptions) {
+    this.#core = core;
+    this.#options = options;
+  }
+
+  /**
+   * Starts the workers and returns at once; the first call waits for them to
+   * be ready. `module` is a URL, or a path resolved against the working
+   * directory; without it, functions are named by `URL#export`.
+   * Needs `--allow-read` for the module's files (the workers load them).
+   *
+   * @example
+   * ```ts
+   * import { BackgroundLoop } from "@tandem/tandem";
+   * await using pool = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url), {
+   *   workers: 2,
+   *   timeoutMs: 5_000,
+   * });
+   * ```
+   */
+  static start<M = unknown>(module?: string | URL, options: LoopOptions = {}): BackgroundLoop<M> {
+    if (typeof Worker === "undefined") {
+      throw new TypeError("BackgroundLoop needs Web Workers, which this runtime does not offer");
+    }
+    const workers = options.workers ?? 1;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`workers must be a positive integer, got ${workers}`);
+    }
+    const timeoutMs = checkTimeout(options.timeoutMs, "timeoutMs");
+    if (options.taskTypes !== undefined && !Array.isArray(options.taskTypes)) {
+      throw new TypeError("taskTypes must be an array of strings");
+    }
+    const url = module === undefined ? undefined : toModuleUrl(module);
+    checkReadable(HOST_URL, "tandem's worker host");
+    if (url) checkReadable(url, "the loop's module");
+    const name = options.name ?? (url ? url.pathname.split("/").pop()! : "tandem");
+    const core = new LoopCore(
+      url,
+      name,
+      options.taskTypes && new Set(options.taskTypes),
+      timeoutMs,
+    );
+    const threadHub = hub();
+    for (let i = 0; i < workers; i++) {
+      const worker = new Worker(HOST_URL, {
+        type: "module",
+        name: workers > 1 ? `${name}#${i}` : name,
+      });
+      const { port1, port2 } = new MessageChannel();
+      const doorbell = new SharedArrayBuffer(4);
+      const { channel, ends } = Channel.open(threadHub, port1, port2, doorbell);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        channel.peerGone(
+          new WorkerCrashedError(`the worker crashed: ${event.message}`),
+          event.error ?? event.message,
+        );
+      };
+      const init: WorkerInit = { ends, doorbell, module: url?.href };
+      worker.postMessage(init, [port2]);
+      core.channels.push(channel);
+      core.workers.push(worker);
+    }
+    return new BackgroundLoop<M>(core, {});
+  }
+
+  /** The loop's name (given, or the module's file name). */
+  get name(): string {
+    return this.#core.name;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#core.closing !== undefined;
+  }
+
+  /**
+   * The served module's functions, typed from `M`: `loop.api.add(1, 2)` is
+   * `loop.call("add", 1, 2)`.
+   */
+  get api(): LoopApi<M> {
+    return this.#api ??= new Proxy({} as LoopApi<M>, {
+      get: (cache, name) => {
+        if (typeof name !== "string" || name === "then") return undefined;
+        const known = (cache as Record<string, unknown>)[name];
+        if (known) return known;
+        const fn = (...args: unknown[]) => this.call(name, ...args);
+        (cache as Record<string, unknown>)[name] = fn;
+        return fn;
+      },
+    });
+  }
+
+  /**
+   * Calls `fn(...args)` in a worker. The future fails with `TimeoutError` when
+   * the call's timeout passes, `CancelledError` when cancelled (the worker's
+   * `currentSignal()` fires in both cases), `UnknownTaskTypeError` when the
+   * loop's guard refuses it, `LoopClosedError` after `close()`, and
+   * `WorkerCrashedError` when the worker dies; otherwise with the function's
+   * own result or error.
+   */
+  call<R = unknown>(fn: FunctionRef, ...args: unknown[]): Future<R> {
+    const core = this.#core;
+    if (core.closing) {
+      return Future.reject(new LoopClosedError(`the loop "${core.name}" is closed`));
+    }
+    let target: { wire: string; label: string };
+    try {
+      target = functionTarget(fn, core.module);
+    } catch (error) {
+      return Future.reject(error);
+    }
+    const { taskType, signal } = this.#options;
+    if (core.taskTypes && (taskType === undefined || !core.taskTypes.has(taskType))) {
+      const allowed = [...core.taskTypes].join(", ");
+      return Future.reject(
+        new UnknownTaskTypeError(
+          taskType === undefined
+            ? `${target.label} carries no task type, and the loop "${core.name}" only takes: ${allowed} (use loop.with({ taskType }))`
+            : `task type "${taskType}" of ${target.label} is not one the loop "${core.name}" takes: ${allowed}`,
+        ),
+      );
+    }
+    const channel = core.pick();
+    if (channel === undefined) {
+      return Future.reject(core.channels[0].goneError());
+    }
+    const timeoutMs = this.#options.timeoutMs ?? core.timeoutMs;
+    return channel.call(target.wire, args, target.label, timeoutMs, signal) as Future<R>;
+  }
+
+  /**
+   * A view of this loop whose calls carry `options` (merged over this view's).
+   *
+   * @example
+   * ```ts
+   * import { BackgroundLoop } from "@tandem/tandem";
+   * using loop = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url), { taskTypes: ["io"] });
+   * const io = loop.with({ taskType: "io", timeoutMs: 1_000 });
+   * await io.call("fetchUser", 1);
+   * ```
+   */
+  with(options: CallOptions): BackgroundLoop<M> {
+    if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs, "timeoutMs");
+    return new BackgroundLoop<M>(this.#core, { ...this.#options, ...options });
+  }
+
+  /** The same as {@linkcode BackgroundLoop.call} (the `Executor` interface). */
+  submit<R = unknown>(fn: FunctionRef, ...args: unknown[]): Future<R> {
+    return this.call<R>(fn, ...args);
+  }
+
+  /**
+   * Calls `fn(item)` for every item, at most `limit` at a time (default: all
+   * at once), results in input order. The first failure cancels the calls
+   * still running and fails the whole; items after it are not pulled.
+   */
+  map<R = unknown>(
+    fn: FunctionRef,
+    items: Iterable<unknown>,
+    options: { limit?: number } = {},
+  ): Future<R[]> {
+    const limit = options.limit ?? Infinity;
+    if (!(limit >= 1)) {
+      return Future.reject(new RangeError(`limit must be at least 1, got ${limit}`));
+    }
+    const { future, resolve, reject } = Future.withResolvers<R[]>();
+    const running = new Set<Future<R>>();
+    internals.setLink(future as Future<unknown>, {
+      blocker: hub(),
+      stalled: () => undefined,
+      cancelled: () => {
+        for (const call of running) call.cancel();
+      },
+    });
+    const iterator = items[Symbol.iterator]();
+    const results: R[] = [];
+    let index = 0, exhausted = false, failed = false;
+    const fill = (): void => {
+      while (!failed && !exhausted && running.size < limit) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = iterator.next();
+        } catch (error) {
+          failed = true;
+          reject(error);
+          for (const call of running) call.cancel();
+          return;
+        }
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        const at = index++;
+        const call = this.call<R>(fn, next.value);
+        running.add(call);
+        call.onDone(() => {
+          running.delete(call);
+          const outcome = internals.outcome(call as Future<unknown>)!;
+          if (failed || future.state !== "pending") return;
+          if (outcome.state !== REJECTED && call.state === "fulfilled") {
+            results[at] = outcome.value as R;
+            fill();
+          } else {
+            failed = true;
+            for (const other of running) other.cancel();
+            reject(outcome.value);
+          }
+        });
+      }
+      if (exhausted && running.size === 0 && !failed) resolve(results);
+    };
+    fill();
+    return future;
+  }
+
+  /**
+   * Closes the loop: later calls fail with `LoopClosedError`. Without
+   * `cancelPending`, calls already made finish first; with it, they fail with
+   * `CancelledError` and their `currentSignal()` fires. Then the workers are
+   * woken (should one block in `wait()`) and terminated. Idempotent; the
+   * future settles when the workers are gone.
+   */
+  close(options: { cancelPending?: boolean } = {}): Future<void> {
+    const core = this.#core;
+    if (options.cancelPending) {
+      for (const call of core.pending()) {
+        call.cancel(new CancelledError(`the loop "${core.name}" was closed`));
+      }
+    }
+    if (core.closing) return core.closing;
+    const { future, resolve } = Future.withResolvers<void>();
+    core.closing = future;
+    internals.setLink(future as Future<unknown>, { blocker: hub(), stalled: () => undefined });
+    const pending = core.pending();
+    let remaining = pending.length;
+    const finish = (): void => {
+      for (const channel of core.channels) channel.close();
+      for (const worker of core.workers) worker.terminate();
+      resolve();
+    };
+    if (remaining === 0) finish();
+    else for (const call of pending) call.onDone(() => --remaining === 0 && finish());
+    return future;
+  }
+
+  /** The same as {@linkcode BackgroundLoop.close} (the `Executor` interface). */
+  shutdown(options?: { cancelPending?: boolean }): Future<void> {
+    return this.close(options);
+  }
+
+  /** `using loop = ...`: cancels what is pending and terminates the workers. */
+  [Symbol.dispose](): void {
+    this.close({ cancelPending: true });
+  }
+
+  /** `await using loop = ...`: lets running calls finish, then closes. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve(this.close());
+  }
+}
+
+function checkTimeout(value: number | undefined, what: string): number {
+  if (value === undefined) return 0;
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new RangeError(`${what} must be a number of milliseconds >= 0, got ${String(value)}`);
+  }
+  return value === Infinity ? 0 : value;
+}
+
+function toModuleUrl(module: string | URL): URL {
+  if (module instanceof URL) return module;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)) return new URL(module);
+  const cwd = Deno.cwd().replaceAll("\\", "/");
+  return new URL(module, `file://${cwd.startsWith("/") ? "" : "/"}${cwd}/`);
+}
+
+function functionTarget(fn: FunctionRef, module: URL | undefined): { wire: string; label: string } {
+  if (fn instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(fn)) {
+    const url = fn instanceof URL ? fn : new URL(fn);
+    if (url.hash.length < 2) {
+      throw new TypeError(`${url.href} names no function: add the export as its fragment (#name)`);
+    }
+    return { wire: url.href, label: `${decodeURIComponent(url.hash.slice(1))}()` };
+  }
+  if (typeof fn !== "string" || fn === "") {
+    throw new TypeError(`a function is named by a URL#export or an export name, got ${String(fn)}`);
+  }
+  if (module === undefined) {
+    throw new TypeError(
+      `cannot call "${fn}": the loop was started without a module, so name the function by URL, e.g. new URL("./tasks.ts#${fn}", import.meta.url)`,
+    );
+  }
+  return { wire: fn, label: `${fn}()` };
+}
+
+/** Fails early, and clearly, where a worker could not load its module. */
+function checkReadable(url: URL, what: string): void {
+  if (url.protocol !== "file:" || typeof Deno?.permissions?.querySync !== "function") return;
+  const { state } = Deno.permissions.querySync({ name: "read", path: url });
+  if (state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `BackgroundLoop needs read access to ${what} (${url.pathname}): run with --allow-read`,
+    );
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The executor interface (Python's `concurrent.futures.Executor`, as
+ * aiofutures offers it over an event loop).
+ *
+ * @module
+ */
+
+import type { Future } from "../future/future.ts";
+
+/**
+ * A function in another thread, named by a URL whose fragment is the export:
+ * `new URL("./tasks.ts#add", import.meta.url)`. A loop started with a module
+ * also accepts the bare export name (`"add"`).
+ *
+ * @example
+ * ```ts
+ * import type { FunctionRef } from "@tandem/tandem";
+ * const add: FunctionRef = new URL("./tasks.ts#add", import.meta.url);
+ * ```
+ */
+export type FunctionRef = URL | string;
+
+/**
+ * Runs functions elsewhere and hands back futures.
+ *
+ * @example
+ * ```ts
+ * import { BackgroundLoop, type Executor } from "@tandem/tandem";
+ * const executor: Executor = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url));
+ * console.log(await executor.map<number>("square", [1, 2, 3], { limit: 2 })); // [1, 4, 9]
+ * await executor.shutdown();
+ * ```
+ */
+export interface Executor {
+  /** Calls `fn(...args)`; the future settles with its outcome. */
+  submit<R>(fn: FunctionRef, ...args: unknown[]): Future<R>;
+  /**
+   * Calls `fn(item)` for each item, at most `limit` at a time; the results
+   * come in input order. The first failure cancels the calls still running
+   * and fails the whole.
+   */
+  map<R>(fn: FunctionRef, items: Iterable<unknown>, options?: { limit?: number }): Future<R[]>;
+  /**
+   * Stops taking work. Without `cancelPending`, what was submitted finishes
+   * first; with it, it fails with `CancelledError`. Idempotent.
+   */
+  shutdown(options?: { cancelPending?: boolean }): Future<void>;
+}

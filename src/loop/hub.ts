@@ -1,0 +1,143 @@
+/**
+ * The hub: one per thread. It owns the thread's doorbell, a shared word that
+ * every peer increments (and notifies) after it wrote a message for this
+ * thread, and the channels to those peers.
+ *
+ * - Blocking (`Future.wait`): read a ticket, pump every channel, then sleep on
+ *   the doorbell until the ticket changes (`Atomics.wait`), after a short
+ *   adaptive spin: spinning answers in well under a microsecond when the
+ *   peer runs on another core, and is dropped as soon as it stops paying
+ *   (both threads on one core), so it never costs much.
+ * - Awaiting: while anything is pending, an `Atomics.waitAsync` on the
+ *   doorbell is armed; when it fires, every channel is pumped at once, so a
+ *   burst of replies costs one wake-up.
+ *
+ * @module
+ */
+
+import type { Blocker } from "../future/future.ts";
+import { pendingShared } from "../future/shared.ts";
+
+/** What a hub pumps. */
+export interface Pumped {
+  /** Handles every message waiting for this thread. */
+  drain(): void;
+  /** Replies this thread still waits for on this channel. */
+  readonly waiting: number;
+}
+
+const SPIN_MAX = 20_000;
+const SPIN_MIN = 256;
+
+/** One thread's doorbell and channels. */
+export class Hub implements Blocker {
+  readonly doorbellBuffer: SharedArrayBuffer;
+  readonly #doorbell: Int32Array;
+  readonly channels: Set<Pumped> = new Set();
+  #armed = false;
+  #spin = SPIN_MIN;
+  #pumping = false;
+  /** True while a blocking wait pumps: incoming calls must wait their turn. */
+  nested = false;
+
+  constructor(doorbell: SharedArrayBuffer = new SharedArrayBuffer(4)) {
+    this.doorbellBuffer = doorbell;
+    this.#doorbell = new Int32Array(doorbell);
+  }
+
+  ticket(): number {
+    return Atomics.load(this.#doorbell, 0);
+  }
+
+  /** Handles what arrived; called by blocking waits (calls are queued meanwhile). */
+  pump(): void {
+    const nested = this.nested;
+    this.nested = true;
+    try {
+      this.drainAll();
+    } finally {
+      this.nested = nested;
+    }
+  }
+
+  protected drainAll(): void {
+    if (this.#pumping) return; // a callback run by a drain blocked: the outer drain goes on
+    this.#pumping = true;
+    try {
+      for (const channel of this.channels) channel.drain();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  block(ticket: number, ms: number): void {
+    const doorbell = this.#doorbell;
+    const spin = this.#spin;
+    if (spin > 0) {
+      for (let i = 0; i < spin; i++) {
+        if (Atomics.load(doorbell, 0) !== ticket) {
+          this.#spin = Math.min(SPIN_MAX, spin * 2);
+          return;
+        }
+      }
+    }
+    const result = Atomics.wait(doorbell, 0, ticket, ms === Infinity ? undefined : ms);
+    // A spin that did not see the reply costs its length for nothing: halve it,
+    // down to a floor from which a good phase can grow it again.
+    if (result === "ok") this.#spin = Math.max(SPIN_MIN, spin >> 1);
+  }
+
+  /** Wakes this thread's blocked or armed waits (used by peers and by itself). */
+  ring(): void {
+    Atomics.add(this.#doorbell, 0, 1);
+    Atomics.notify(this.#doorbell, 0);
+  }
+
+  /**
+   * Keeps an async wake-up armed while anything is pending. `ticket` must be
+   * read before the request whose answer is awaited was sent: an answer that
+   * rang in between would otherwise be missed.
+   */
+  arm(ticket: number): void {
+    if (!this.#armed) this.armAt(ticket);
+  }
+
+  /** Arms the async wake-up for changes after `ticket`. */
+  armAt(ticket: number): void {
+    this.#armed = true;
+    const result = Atomics.waitAsync(this.#doorbell, 0, ticket);
+    if (result.async) result.value.then(this.#wake);
+    else queueMicrotask(this.#wake);
+  }
+
+  readonly #wake = (): void => {
+    this.#armed = false;
+    const ticket = this.ticket();
+    this.drainAll();
+    this.idle(ticket);
+  };
+
+  /** After an async wake-up was handled; `ticket` was read before the pump. */
+  protected idle(ticket: number): void {
+    if (this.waiting() > 0) this.armAt(ticket);
+  }
+
+  /** Replies and outcomes this thread waits for. */
+  waiting(): number {
+    let count = pendingShared();
+    for (const channel of this.channels) count += channel.waiting;
+    return count;
+  }
+}
+
+let current: Hub | undefined;
+
+/** This thread's hub (made on first use: importing tandem allocates nothing). */
+export function hub(): Hub {
+  return current ??= new Hub();
+}
+
+/** Installs the hub of a worker thread before anything else asks for one. */
+export function installHub(h: Hub): void {
+  current = h;
+}

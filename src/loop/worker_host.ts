@@ -1,0 +1,279 @@
+/**
+ * The module every tandem worker runs. It opens its end of the channel,
+ * imports the served module, and serves calls: any exported function, sync or
+ * async, under `currentSignal()`'s context.
+ *
+ * Serving: after answering, and while no async call is in flight, the worker
+ * sleeps on its doorbell for up to {@linkcode HOT_MS} in `Atomics.wait`
+ * rather than in `Atomics.waitAsync`: the next call of a back-to-back caller
+ * is then answered without an event-loop turn (FACTS.md: 4.6 µs against
+ * 7.6 µs on one core). Its event loop is paused for that long at most, and a
+ * continuous stream of calls yields to it every {@linkcode SLICE_MS}.
+ *
+ * Dying: an uncaught error, an unhandled rejection, `self.close()` and
+ * `Deno.exit()` all mark the worker dead in shared memory first, so callers
+ * (even ones blocked in `wait()`) fail at once with `WorkerCrashedError`.
+ *
+ * @module
+ */
+
+import { TimeoutError } from "../errors.ts";
+import { CallContext, callContext } from "./current_signal.ts";
+import { Channel, type ChannelEnds } from "./channel.ts";
+import { Hub, installHub } from "./hub.ts";
+
+/** What the parent sends first. */
+export interface WorkerInit {
+  ends: ChannelEnds;
+  doorbell: SharedArrayBuffer;
+  module: string | undefined;
+}
+
+const HOT_MS = 2;
+const SLICE_MS = 5;
+
+type Namespace = Record<string, unknown>;
+interface ModuleEntry {
+  namespace?: Namespace;
+  error?: unknown;
+  loading: Promise<void>;
+}
+type QueuedCall = [Channel, number, string, unknown[], number];
+
+const modules = new Map<string, ModuleEntry>();
+const running = new Map<number, CallContext>();
+const queued: QueuedCall[] = [];
+let defaultModule: string | undefined;
+let channel: Channel | undefined;
+let inFlight = 0;
+let stopped = false;
+
+function load(url: string): ModuleEntry {
+  let entry = modules.get(url);
+  if (entry === undefined) {
+    const created: ModuleEntry = {
+      loading: import(url).then(
+        (namespace) => void (created.namespace = namespace),
+        (error) => void (created.error = error),
+      ),
+    };
+    modules.set(url, created);
+    entry = created;
+  }
+  return entry;
+}
+
+function parseRef(ref: string): { url: string; name: string } {
+  const hash = ref.indexOf("#");
+  if (hash >= 0) return { url: ref.slice(0, hash), name: decodeURIComponent(ref.slice(hash + 1)) };
+  if (defaultModule === undefined) {
+    throw new TypeError(
+      `cannot call "${ref}": this loop was started without a module, so functions must be named by URL, e.g. new URL("./tasks.ts#${ref}", import.meta.url)`,
+    );
+  }
+  return { url: defaultModule, name: ref };
+}
+
+function lookup(entry: ModuleEntry, url: string, name: string): (...args: unknown[]) => unknown {
+  if (entry.error !== undefined) throw entry.error;
+  const namespace = entry.namespace!;
+  if (!(name in namespace)) {
+    throw new TypeError(`module ${url} has no export named "${name}"`);
+  }
+  const fn = namespace[name];
+  if (typeof fn !== "function") {
+    throw new TypeError(`export "${name}" of module ${url} is not a function (it is ${typeof fn})`);
+  }
+  return fn as (...args: unknown[]) => unknown;
+}
+
+function serve(from: Channel, id: number, ref: string, args: unknown[], timeoutMs: number): void {
+  if (hub.nested) {
+    // A served function is blocked in wait(): calls do not nest, they queue.
+    queued.push([from, id, ref, args, timeoutMs]);
+    hub.ring();
+    return;
+  }
+  let url: string, name: string;
+  try {
+    ({ url, name } = parseRef(ref));
+  } catch (error) {
+    from.reply(id, false, error, ref);
+    return;
+  }
+  const label = `${name}()`;
+  const entry = load(url);
+  if (entry.namespace === undefined && entry.error === undefined) {
+    const context = new CallContext(id, label);
+    running.set(id, context);
+    inFlight++;
+    entry.loading.then(() => {
+      inFlight--;
+      running.delete(id);
+      if (!context.cancelled) invoke(from, context, url, name, args, timeoutMs, entry);
+      else settledAsync();
+    });
+    return;
+  }
+  invoke(from, new CallContext(id, label), url, name, args, timeoutMs, entry);
+}
+
+function invoke(
+  from: Channel,
+  context: CallContext,
+  url: string,
+  name: string,
+  args: unknown[],
+  timeoutMs: number,
+  entry: ModuleEntry,
+): void {
+  let result: unknown;
+  running.set(context.id, context);
+  try {
+    const fn = lookup(entry, url, name);
+    result = callContext.run(context, fn, ...args);
+  } catch (error) {
+    finish(from, context, false, error);
+    return;
+  }
+  if (result === null || typeof (result as PromiseLike<unknown>)?.then !== "function") {
+    finish(from, context, true, result);
+    return;
+  }
+  inFlight++;
+  if (timeoutMs > 0 && timeoutMs < Infinity) {
+    context.timer = setTimeout(
+      () => context.cancel(new TimeoutError(`${context.label} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  }
+  (result as PromiseLike<unknown>).then(
+    (value) => {
+      inFlight--;
+      finish(from, context, true, value);
+      settledAsync();
+    },
+    (error) => {
+      inFlight--;
+      finish(from, context, false, error);
+      settledAsync();
+    },
+  );
+}
+
+function finish(from: Channel, context: CallContext, ok: boolean, value: unknown): void {
+  running.delete(context.id);
+  if (context.timer !== undefined) clearTimeout(context.timer);
+  if (!context.cancelled) from.reply(context.id, ok, value, context.label);
+}
+
+/** The last async call finished: wake up once more to enter the hot wait. */
+function settledAsync(): void {
+  if (inFlight === 0) hub.ring();
+}
+
+function runQueued(): void {
+  while (queued.length > 0 && !hub.nested) serve(...queued.shift()!);
+}
+
+class ServingHub extends Hub {
+  #yielder: MessageChannel | undefined;
+  #busySince = 0;
+
+  protected override idle(ticket: number): void {
+    if (stopped) return;
+    runQueued();
+    const start = performance.now();
+    if (this.#busySince === 0) this.#busySince = start;
+    const doorbell = new Int32Array(this.doorbellBuffer);
+    while (inFlight === 0 && queued.length === 0 && !stopped) {
+      if (Atomics.wait(doorbell, 0, ticket, HOT_MS) === "timed-out") {
+        this.#busySince = 0;
+        break;
+      }
+      ticket = this.ticket();
+      this.drainAll();
+      runQueued();
+      if (performance.now() - this.#busySince > SLICE_MS) {
+        // Let the event loop run (timers, I/O of served code) before going on.
+        this.#busySince = 0;
+        this.#yieldThen(ticket);
+        return;
+      }
+    }
+    if (!stopped) this.armAt(ticket);
+  }
+
+  #yieldThen(ticket: number): void {
+    if (this.#yielder === undefined) {
+      this.#yielder = new MessageChannel();
+      this.#yielder.port1.onmessage = () => {
+        if (!stopped) this.armAt(this.#pendingTicket);
+      };
+    }
+    this.#pendingTicket = ticket;
+    this.#yielder.port2.postMessage(null);
+  }
+  #pendingTicket = 0;
+
+  stop(): void {
+    this.#yielder?.port1.close();
+    this.#yielder?.port2.close();
+  }
+}
+
+let hub: ServingHub;
+
+function stop(): void {
+  if (stopped) return;
+  stopped = true;
+  for (const context of running.values()) context.cancel(new Error("the loop was closed"));
+  hub.stop();
+}
+
+const handler = {
+  call: serve,
+  cancel(id: number, reason: unknown): void {
+    running.get(id)?.cancel(reason);
+    const at = queued.findIndex((call) => call[1] === id);
+    if (at >= 0) queued.splice(at, 1);
+  },
+};
+
+function markDead(cause: unknown): void {
+  channel?.markDead(cause);
+}
+
+addEventListener(
+  "error",
+  (event) => markDead((event as ErrorEvent).error ?? (event as ErrorEvent).message),
+);
+addEventListener(
+  "unhandledrejection",
+  (event) => markDead((event as PromiseRejectionEvent).reason),
+);
+const workerScope = globalThis as unknown as { close(): void; onmessage: unknown };
+const originalClose = workerScope.close.bind(globalThis);
+workerScope.close = () => {
+  markDead(new Error("the worker called self.close()"));
+  originalClose();
+};
+const originalExit = Deno.exit;
+Deno.exit = ((code?: number) => {
+  markDead(new Error(`the worker called Deno.exit(${code ?? ""})`));
+  return originalExit(code);
+}) as typeof Deno.exit;
+
+workerScope.onmessage = (event: MessageEvent<WorkerInit>) => {
+  workerScope.onmessage = null;
+  const init = event.data;
+  hub = new ServingHub(init.doorbell);
+  installHub(hub);
+  defaultModule = init.module;
+  channel = Channel.accept(hub, init.ends);
+  channel.handler = handler;
+  channel.onGone = stop;
+  if (defaultModule !== undefined) load(defaultModule);
+  channel.markReady();
+  hub.armAt(hub.ticket() - 1); // serve what arrived before we were ready
+};
