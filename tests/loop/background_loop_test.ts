@@ -1,0 +1,316 @@
+import assert from "node:assert/strict";
+import {
+  BackgroundLoop,
+  CancelledError,
+  currentSignal,
+  Future,
+  LoopClosedError,
+  TimeoutError,
+  UnknownTaskTypeError,
+  WorkerCrashedError,
+} from "../../mod.ts";
+import type * as Tasks from "../fixtures/tasks.ts";
+
+const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
+
+function start(options?: Parameters<typeof BackgroundLoop.start>[1]): BackgroundLoop<typeof Tasks> {
+  return BackgroundLoop.start<typeof Tasks>(TASKS, options);
+}
+
+function rejection(future: PromiseLike<unknown>): Promise<unknown> {
+  return Promise.resolve(future).then(
+    () => assert.fail("expected a rejection"),
+    (error) => error,
+  );
+}
+
+Deno.test("a call can be blocked on, awaited, and serves sync and async functions", async () => {
+  using loop = start();
+  assert.equal(loop.api.add(1, 2).wait(), 3);
+  assert.equal(await loop.api.add(3, 4), 7);
+  assert.equal(loop.api.addLater(5, 6).wait(), 11);
+  assert.equal(await loop.call("addLater", 1, 1), 2);
+  assert.equal(loop.api.nothing().wait(), undefined);
+});
+
+Deno.test("calls made before the worker is ready are served in order", async () => {
+  using loop = start();
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => loop.api.add(i, 1)));
+  assert.deepEqual(results, Array.from({ length: 200 }, (_, i) => i + 1));
+});
+
+Deno.test("values cross with structured-clone semantics, blocking or awaited", async () => {
+  using loop = start();
+  const cyclic: Record<string, unknown> = { name: "loop" };
+  cyclic.self = cyclic;
+  const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
+  const values: unknown[] = [
+    new Map<unknown, unknown>([[1, "one"], ["two", new Set([2n])]]),
+    new Date(1_700_000_000_000),
+    { nothing: undefined, nan: NaN, negativeZero: -0, infinite: -Infinity },
+    [1, , 3],
+    new Float64Array([1.5, -2.5]),
+    /re+gex/gi,
+    big,
+    "ünïcode \u{1F600}",
+  ];
+  for (const value of values) {
+    assert.deepEqual(loop.api.echo(value).wait(), value);
+    assert.deepEqual(await loop.api.echo(value), value);
+  }
+  const back = loop.api.echo(cyclic).wait() as Record<string, unknown>;
+  assert.equal(back.self, back);
+  const views = loop.api.echo({ a: big.subarray(10, 20), b: big }).wait() as Record<string, Uint8Array>;
+  assert.equal(views.a.buffer, views.b.buffer, "two views of one buffer stay one buffer");
+  assert.deepEqual([...views.a], [...big.subarray(10, 20)]);
+});
+
+Deno.test("errors cross with their class, message, stack, cause and own properties", async () => {
+  using loop = start();
+  const error = await rejection(loop.api.fail("bad input")) as RangeError & Record<string, unknown>;
+  assert.ok(error instanceof RangeError);
+  assert.equal(error.message, "bad input");
+  assert.match(error.stack!, /at fail \(.*tasks\.ts/);
+  assert.ok(error.cause instanceof TypeError);
+  assert.equal((error.cause as Error).message, "inner");
+  assert.equal(error.code, "E_FAIL");
+  assert.deepEqual(error.detail, { at: 3 });
+
+  assert.throws(() => loop.api.failLater("later").wait(), SyntaxError);
+
+  const aggregate = await rejection(loop.api.throwAggregate()) as AggregateError;
+  assert.ok(aggregate instanceof AggregateError);
+  assert.equal(aggregate.errors.length, 2);
+  assert.ok(aggregate.errors[1] instanceof TypeError);
+
+  const tandem = await rejection(loop.api.throwTandem()) as TimeoutError;
+  assert.ok(tandem instanceof TimeoutError);
+  assert.equal(tandem.cause, "why");
+
+  const custom = await rejection(loop.api.throwCustom()) as Error & { status: number };
+  assert.ok(custom instanceof Error);
+  assert.equal(custom.name, "HttpError");
+  assert.equal(custom.status, 404);
+
+  assert.equal(await rejection(loop.api.throwString()), "just a string");
+});
+
+Deno.test("bad input fails the call with an error naming the culprit, and the loop goes on", async () => {
+  using loop = start();
+  const fn = await rejection(loop.call("echo", { onDone: () => {} })) as DOMException;
+  assert.equal(fn.name, "DataCloneError");
+  assert.match(fn.message, /echo\(\) arguments\[0\]\.onDone: it is a function/);
+
+  const symbol = await rejection(loop.call("echo", [1, Symbol("s")])) as DOMException;
+  assert.match(symbol.message, /arguments\[0\]\[1\]: it is a symbol/);
+
+  const missing = await rejection(loop.call("nope")) as TypeError;
+  assert.ok(missing instanceof TypeError);
+  assert.match(missing.message, /no export named "nope"/);
+  assert.match(missing.message, /tasks\.ts/);
+
+  const notFn = await rejection(loop.call("notAFunction")) as TypeError;
+  assert.match(notFn.message, /"notAFunction" .* is not a function \(it is number\)/);
+
+  const result = await rejection(loop.api.returnsFunction()) as DOMException;
+  assert.equal(result.name, "DataCloneError");
+  assert.match(result.message, /the result of returnsFunction\(\)/);
+
+  assert.equal(loop.api.add(2, 2).wait(), 4);
+});
+
+Deno.test("a module that cannot be loaded fails every call with the loader's error", async () => {
+  using broken = BackgroundLoop.start(new URL("../fixtures/throws_on_load.ts", import.meta.url));
+  for (let i = 0; i < 2; i++) {
+    const error = await rejection(broken.call("anything")) as Error;
+    assert.match(error.message, /refuses to load/);
+  }
+  using missing = BackgroundLoop.start(new URL("../fixtures/does_not_exist.ts", import.meta.url));
+  assert.throws(() => missing.call("anything").wait(), /does_not_exist\.ts/);
+});
+
+Deno.test("functions can be named by URL#export, with or without a loop module", async () => {
+  using bare = BackgroundLoop.start();
+  assert.equal(bare.call(new URL("#add", TASKS), 2, 3).wait(), 5);
+  assert.equal(await bare.call(`${TASKS.href}#addLater`, 2, 3), 5);
+  const unnamed = await rejection(bare.call("add", 1, 2)) as TypeError;
+  assert.match(unnamed.message, /started without a module/);
+  const noFragment = await rejection(bare.call(TASKS)) as TypeError;
+  assert.match(noFragment.message, /names no function/);
+});
+
+Deno.test("a timeout fails the call with TimeoutError and fires the worker's signal", async () => {
+  using loop = start({ timeoutMs: 10_000 });
+  const reported = Future.withResolvers<string>();
+  const call = loop.with({ timeoutMs: 20 }).call("waitForCancel", reported.resolve);
+  const error = await rejection(call) as TimeoutError;
+  assert.ok(error instanceof TimeoutError);
+  assert.match(error.message, /waitForCancel\(\) timed out after 20 ms/);
+  assert.match(await reported.future, /^TimeoutError: waitForCancel\(\) timed out/);
+  assert.equal(loop.api.add(1, 1).wait(), 2);
+});
+
+Deno.test("a blocking wait honours the call's timeout", () => {
+  using loop = start({ timeoutMs: 30 });
+  const started = performance.now();
+  assert.throws(() => loop.api.neverReturns().wait(), TimeoutError);
+  assert.ok(performance.now() - started < 5_000);
+});
+
+Deno.test("wait(timeoutMs) throws TimeoutError and leaves the call pending", async () => {
+  using loop = start();
+  const call = loop.api.neverReturns();
+  assert.throws(() => call.wait(10), TimeoutError);
+  assert.equal(call.state, "running");
+  assert.equal(call.cancel("done waiting"), true);
+  assert.equal(call.cancel(), false);
+  assert.ok(await rejection(call) instanceof CancelledError);
+});
+
+Deno.test("cancel() fails the call with CancelledError and fires the worker's signal", async () => {
+  using loop = start();
+  const reported = Future.withResolvers<string>();
+  const call = loop.api.waitForCancel(reported.resolve);
+  assert.equal(loop.api.add(0, 0).wait(), 0); // the call has reached the worker
+  call.cancel("user pressed stop");
+  const error = await rejection(call) as CancelledError;
+  assert.ok(error instanceof CancelledError);
+  assert.equal(error.reason, "user pressed stop");
+  assert.equal(call.state, "cancelled");
+  assert.equal(await reported.future, "CancelledError: cancelled: user pressed stop");
+});
+
+Deno.test("an aborted signal cancels the call; one aborted already never sends it", async () => {
+  using loop = start();
+  const controller = new AbortController();
+  const reported = Future.withResolvers<string>();
+  const call = loop.with({ signal: controller.signal }).call("waitForCancel", reported.resolve);
+  loop.api.add(0, 0).wait(); // the call has started in the worker
+  controller.abort(new Error("navigated away"));
+  assert.ok(await rejection(call) instanceof CancelledError);
+  assert.match(await reported.future, /navigated away/);
+
+  const early = loop.with({ signal: AbortSignal.abort("too late") }).call("add", 1, 1);
+  assert.equal(early.state, "cancelled");
+  assert.throws(() => early.wait(), CancelledError);
+});
+
+Deno.test("a taskTypes guard refuses calls without a listed type before they reach the worker", async () => {
+  using loop = start({ taskTypes: ["cpu", "io"] });
+  const untyped = await rejection(loop.api.add(1, 1)) as UnknownTaskTypeError;
+  assert.ok(untyped instanceof UnknownTaskTypeError);
+  assert.match(untyped.message, /carries no task type.*cpu, io/);
+  const wrong = await rejection(loop.with({ taskType: "gpu" }).api.add(1, 1)) as Error;
+  assert.match(wrong.message, /task type "gpu" of add\(\)/);
+  assert.equal(loop.with({ taskType: "io" }).api.add(1, 1).wait(), 2);
+});
+
+Deno.test("a pool spreads concurrent calls over its workers", async () => {
+  using pool = start({ workers: 3, name: "pool" });
+  const names = await Promise.all(Array.from({ length: 6 }, () => pool.api.nameAfter(20)));
+  assert.deepEqual(new Set(names), new Set(["pool#0", "pool#1", "pool#2"]));
+});
+
+Deno.test("close() lets pending calls finish, then later calls fail with LoopClosedError", async () => {
+  const loop = start();
+  const slow = loop.api.nameAfter(10);
+  const closing = loop.close();
+  assert.equal(loop.close(), closing, "close is idempotent");
+  assert.equal(loop.closed, true);
+  const late = await rejection(loop.api.add(1, 1));
+  assert.ok(late instanceof LoopClosedError);
+  assert.equal(await slow, "tasks.ts");
+  await closing;
+  assert.equal(loop.shutdown(), closing);
+});
+
+Deno.test("close({ cancelPending }) cancels pending calls and their signals", async () => {
+  const loop = start();
+  const reported = Future.withResolvers<string>();
+  const call = loop.api.waitForCancel(reported.resolve);
+  loop.api.add(0, 0).wait();
+  const closing = loop.close({ cancelPending: true });
+  assert.equal(closing.state, "fulfilled");
+  assert.ok(await rejection(call) instanceof CancelledError);
+  // The worker is gone: its report may or may not have made it out.
+  assert.ok(["pending", "fulfilled"].includes(reported.future.state));
+});
+
+Deno.test("using disposes (cancels, terminates), await using drains first", async () => {
+  let pending: Future<unknown>;
+  {
+    using loop = start();
+    pending = loop.api.neverReturns();
+  }
+  assert.ok(await rejection(pending) instanceof CancelledError);
+  let slow: Future<string>;
+  {
+    await using loop = start();
+    slow = loop.api.nameAfter(5);
+  }
+  assert.equal(slow.state, "fulfilled");
+});
+
+Deno.test("closing wakes a worker that is blocked in wait()", async () => {
+  const loop = start();
+  const { future } = Future.withResolvers<number>();
+  const started = Future.withResolvers<true>();
+  const call = loop.api.reportThenWait(started.resolve, future as Future<unknown>);
+  started.future.wait(5_000);
+  loop[Symbol.dispose]();
+  assert.ok(await rejection(call) instanceof CancelledError);
+});
+
+for (const how of ["throw", "reject", "close", "exit"] as const) {
+  Deno.test(`a worker that dies (${how}) fails pending calls, even a blocked wait, with WorkerCrashedError`, async () => {
+    using loop = start();
+    const pending = loop.api.neverReturns();
+    assert.equal(loop.api.crashLater(how).wait(), "scheduled");
+    const started = performance.now();
+    const error = (() => {
+      try {
+        pending.wait(5_000);
+      } catch (error) {
+        return error;
+      }
+    })() as WorkerCrashedError;
+    assert.ok(error instanceof WorkerCrashedError, String(error));
+    assert.ok(performance.now() - started < 1_000, "noticed within a second");
+    if (how === "throw" || how === "reject") {
+      assert.match((error.cause as Error).message, /(uncaught|unhandled) in worker/);
+    } else {
+      assert.match(error.message, how === "close" ? /self\.close\(\)/ : /Deno\.exit\(3\)/);
+    }
+    const later = loop.api.add(1, 1);
+    assert.equal(later.state, "rejected", "later calls fail at once");
+    assert.ok(await rejection(later) instanceof WorkerCrashedError);
+  });
+}
+
+Deno.test("a pool keeps serving when one of its workers dies", async () => {
+  using pool = start({ workers: 2 });
+  pool.api.add(0, 0).wait();
+  await pool.api.crashLater("exit");
+  await pool.api.crashLater("exit").then(() => {}, () => {});
+  // Whatever survived serves; with none left, calls fail with WorkerCrashedError.
+  const outcome = await pool.api.add(1, 1).then((v) => v, (e) => e);
+  assert.ok(outcome === 2 || outcome instanceof WorkerCrashedError);
+});
+
+Deno.test("currentSignal() outside a background call throws", () => {
+  assert.throws(() => currentSignal(), /outside a background call/);
+});
+
+Deno.test("map() keeps input order, honours limit, and fails fast", async () => {
+  using loop = start();
+  assert.deepEqual(await loop.map("echo", [3, 1, 2], { limit: 2 }), [3, 1, 2]);
+  assert.deepEqual(loop.map("echo", [], {}).wait(), []);
+  const error = await rejection(loop.map("fail", ["a", "b"]));
+  assert.ok(error instanceof RangeError);
+  assert.ok(await rejection(loop.map("echo", [1], { limit: 0 })) instanceof RangeError);
+});
+
+Deno.test("start() rejects bad options with clear errors", () => {
+  assert.throws(() => BackgroundLoop.start(TASKS, { workers: 0 }), /workers must be a positive integer/);
+  assert.throws(() => BackgroundLoop.start(TASKS, { timeoutMs: -1 }), /timeoutMs must be/);
+});
