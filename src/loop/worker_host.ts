@@ -18,6 +18,7 @@
  */
 
 import { TimeoutError } from "../errors.ts";
+import { Future } from "../future/future.ts";
 import { CallContext, callContext } from "./current_signal.ts";
 import { Channel, type ChannelEnds } from "./channel.ts";
 import { Hub, installHub } from "./hub.ts";
@@ -136,7 +137,13 @@ function invoke(
     finish(from, context, false, error);
     return;
   }
-  if (result === null || typeof (result as PromiseLike<unknown>)?.then !== "function") {
+  // A returned Future crosses as a live handle; other thenables are awaited.
+  // (An async function returning a Future hands over its value: Promise
+  // resolution unwraps thenables before we see them.)
+  if (
+    result === null || result instanceof Future ||
+    typeof (result as PromiseLike<unknown>)?.then !== "function"
+  ) {
     finish(from, context, true, result);
     return;
   }

@@ -60,7 +60,10 @@ Deno.test("values cross with structured-clone semantics, blocking or awaited", a
   }
   const back = loop.api.echo(cyclic).wait() as Record<string, unknown>;
   assert.equal(back.self, back);
-  const views = loop.api.echo({ a: big.subarray(10, 20), b: big }).wait() as Record<string, Uint8Array>;
+  const views = loop.api.echo({ a: big.subarray(10, 20), b: big }).wait() as Record<
+    string,
+    Uint8Array
+  >;
   assert.equal(views.a.buffer, views.b.buffer, "two views of one buffer stay one buffer");
   assert.deepEqual([...views.a], [...big.subarray(10, 20)]);
 });
@@ -311,6 +314,9 @@ Deno.test("map() keeps input order, honours limit, and fails fast", async () => 
 });
 
 Deno.test("start() rejects bad options with clear errors", () => {
-  assert.throws(() => BackgroundLoop.start(TASKS, { workers: 0 }), /workers must be a positive integer/);
+  assert.throws(
+    () => BackgroundLoop.start(TASKS, { workers: 0 }),
+    /workers must be a positive integer/,
+  );
   assert.throws(() => BackgroundLoop.start(TASKS, { timeoutMs: -1 }), /timeoutMs must be/);
 });
