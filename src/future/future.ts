@@ -40,7 +40,7 @@ const STATE_NAMES: readonly FutureState[] = [
 export interface Blocker {
   ticket(): number;
   pump(): void;
-  block(ticket: number, ms: number): void;
+  block(ticket: number, ms: number): boolean;
   /** Keeps the event loop woken for changes after `ticket` (for `await`). */
   arm(ticket: number): void;
 }

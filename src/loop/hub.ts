@@ -27,7 +27,8 @@ export interface Pumped {
 }
 
 const SPIN_MAX = 20_000;
-const SPIN_MIN = 256;
+const SPIN_PROBE = 512; // a spin that has died out tries again at this length...
+const PROBE_EVERY = 16; // ...once in this many blocks
 
 /** One thread's doorbell and channels. */
 export class Hub implements Blocker {
@@ -35,7 +36,8 @@ export class Hub implements Blocker {
   readonly #doorbell: Int32Array;
   readonly channels: Set<Pumped> = new Set();
   #armed = false;
-  #spin = SPIN_MIN;
+  #spin = SPIN_PROBE;
+  #blocks = 0;
   #pumping = false;
   /** True while a blocking wait pumps: incoming calls must wait their turn. */
   nested = false;
@@ -70,21 +72,25 @@ export class Hub implements Blocker {
     }
   }
 
-  block(ticket: number, ms: number): void {
+  /**
+   * Sleeps until the doorbell moves past `ticket` or `ms` pass; true if it
+   * moved. Spins first: a spin that catches the change doubles the next one,
+   * a spin that does not quarters it, down to none, so it settles where it
+   * pays (threads on two cores) and dies out where it cannot (one core),
+   * then probes again once in a while.
+   */
+  block(ticket: number, ms: number): boolean {
     const doorbell = this.#doorbell;
-    const spin = this.#spin;
-    if (spin > 0) {
-      for (let i = 0; i < spin; i++) {
-        if (Atomics.load(doorbell, 0) !== ticket) {
-          this.#spin = Math.min(SPIN_MAX, spin * 2);
-          return;
-        }
+    let spin = this.#spin;
+    if (spin === 0 && ++this.#blocks % PROBE_EVERY === 0) spin = SPIN_PROBE;
+    for (let i = 0; i < spin; i++) {
+      if (Atomics.load(doorbell, 0) !== ticket) {
+        this.#spin = Math.min(SPIN_MAX, spin * 2);
+        return true;
       }
     }
-    const result = Atomics.wait(doorbell, 0, ticket, ms === Infinity ? undefined : ms);
-    // A spin that did not see the reply costs its length for nothing: halve it,
-    // down to a floor from which a good phase can grow it again.
-    if (result === "ok") this.#spin = Math.max(SPIN_MIN, spin >> 1);
+    this.#spin = spin >> 2 < SPIN_PROBE >> 3 ? 0 : spin >> 2;
+    return Atomics.wait(doorbell, 0, ticket, ms === Infinity ? undefined : ms) !== "timed-out";
   }
 
   /** Wakes this thread's blocked or armed waits (used by peers and by itself). */

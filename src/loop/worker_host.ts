@@ -19,7 +19,7 @@
 
 import { TimeoutError } from "../errors.ts";
 import { Future } from "../future/future.ts";
-import { CallContext, callContext } from "./current_signal.ts";
+import { CallContext, runAsCall } from "./current_signal.ts";
 import { Channel, type ChannelEnds } from "./channel.ts";
 import { Hub, installHub } from "./hub.ts";
 
@@ -132,7 +132,7 @@ function invoke(
   running.set(context.id, context);
   try {
     const fn = lookup(entry, url, name);
-    result = callContext.run(context, fn, ...args);
+    result = runAsCall(context, fn, args);
   } catch (error) {
     finish(from, context, false, error);
     return;
@@ -192,9 +192,8 @@ class ServingHub extends Hub {
     runQueued();
     const start = performance.now();
     if (this.#busySince === 0) this.#busySince = start;
-    const doorbell = new Int32Array(this.doorbellBuffer);
     while (inFlight === 0 && queued.length === 0 && !stopped) {
-      if (Atomics.wait(doorbell, 0, ticket, HOT_MS) === "timed-out") {
+      if (!this.block(ticket, HOT_MS)) {
         this.#busySince = 0;
         break;
       }
