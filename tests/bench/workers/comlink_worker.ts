@@ -1,2 +1,2 @@
-import * as Comlink from "npm:comlink@4.4.2";
+import * as Comlink from "comlink";
 Comlink.expose({ add: (a: number, b: number) => a + b });

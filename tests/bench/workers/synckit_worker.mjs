@@ -1,2 +1,2 @@
-import { runAsWorker } from "npm:synckit@0.11.8";
+import { runAsWorker } from "synckit";
 runAsWorker((a, b) => a + b);

@@ -1,0 +1,53 @@
+/**
+ * tandem quickstart: a background loop, futures you can block on or await,
+ * timeouts that reach the work, and errors that keep their shape.
+ *
+ *   deno task demo
+ */
+import { BackgroundLoop, Future, TimeoutError } from "../mod.ts";
+import type * as Tasks from "./tasks.ts";
+
+await using loop = BackgroundLoop.start<typeof Tasks>(new URL("./tasks.ts", import.meta.url));
+
+// 1. Blocking: sync code gets a result from the worker's event loop.
+const sum = loop.api.add(20, 22).wait();
+console.log(`blocking call     add(20, 22).wait()      -> ${sum}`);
+
+// 2. Awaiting: the same future, consumed the async way.
+const user = await loop.api.fetchUser(7);
+console.log(`awaited call      await fetchUser(7)      -> ${JSON.stringify(user)}`);
+
+// 3. A timeout fails the caller's future and fires currentSignal() in the worker.
+const slow = loop.with({ timeoutMs: 50 }).api.slowReport(10_000);
+try {
+  slow.wait();
+} catch (error) {
+  console.log(
+    `timeout           slowReport(10 s)        -> ${(error as TimeoutError).name}: ${
+      (error as Error).message
+    }`,
+  );
+}
+
+// 4. Errors cross threads with their message, stack, cause and properties.
+try {
+  await loop.api.chargeQuota(12);
+} catch (error) {
+  const e = error as Error & { remaining: number };
+  console.log(
+    `error crossing    chargeQuota(12)         -> ${e.name}: ${e.message} (remaining: ${e.remaining})`,
+  );
+  console.log(`                  thrown at               -> ${e.stack?.split("\n")[1].trim()}`);
+}
+
+// 5. A resolver crosses too: the worker settles a future of this thread.
+const { future, resolve } = Future.withResolvers<string>();
+loop.api.settleSoon(resolve, "settled by the worker");
+console.log(`cross-thread      future.wait()           -> ${future.wait(1_000)}`);
+
+// 6. Waiting on what nothing else can settle fails at once instead of hanging.
+try {
+  Future.withResolvers<void>().future.wait();
+} catch (error) {
+  console.log(`no hang           wait() on a local future -> ${(error as Error).name}`);
+}
