@@ -52,7 +52,11 @@ function brand(ctor: { prototype: object; name: string }, name: string): void {
 export class CancelledError extends Error {
   /** The reason given to `cancel(reason)` or the signal's `reason`, if any. */
   readonly reason: unknown;
-  /** @param message what was cancelled; @param options `cause` and the `reason` */
+  /**
+   * Creates the error.
+   * @param message what was cancelled
+   * @param options `cause` and the `reason`
+   */
   constructor(message = "cancelled", options?: TandemErrorOptions & { reason?: unknown }) {
     super(message, options);
     this.reason = options?.reason;
@@ -73,7 +77,11 @@ brand(CancelledError, "CancelledError");
  * ```
  */
 export class TimeoutError extends Error {
-  /** @param message what timed out; @param options `cause` */
+  /**
+   * Creates the error.
+   * @param message what timed out
+   * @param options `cause`
+   */
   constructor(message = "timed out", options?: TandemErrorOptions) {
     super(message, options);
   }
@@ -93,7 +101,11 @@ brand(TimeoutError, "TimeoutError");
  * ```
  */
 export class DeadlockError extends Error {
-  /** @param message what could never be settled; @param options `cause` */
+  /**
+   * Creates the error.
+   * @param message what could never be settled
+   * @param options `cause`
+   */
   constructor(
     message = "deadlock: nothing can settle what this thread waits for",
     options?: TandemErrorOptions,
@@ -116,7 +128,11 @@ brand(DeadlockError, "DeadlockError");
  * ```
  */
 export class WorkerCrashedError extends Error {
-  /** @param message what died; @param options `cause`: the worker's error */
+  /**
+   * Creates the error.
+   * @param message what died
+   * @param options `cause`: the worker's error
+   */
   constructor(message = "the worker crashed", options?: TandemErrorOptions) {
     super(message, options);
   }
@@ -134,7 +150,11 @@ brand(WorkerCrashedError, "WorkerCrashedError");
  * ```
  */
 export class LoopClosedError extends Error {
-  /** @param message what was closed; @param options `cause` */
+  /**
+   * Creates the error.
+   * @param message what was closed
+   * @param options `cause`
+   */
   constructor(message = "the loop is closed", options?: TandemErrorOptions) {
     super(message, options);
   }
@@ -152,7 +172,11 @@ brand(LoopClosedError, "LoopClosedError");
  * ```
  */
 export class UnknownTaskTypeError extends Error {
-  /** @param message which type was refused; @param options `cause` */
+  /**
+   * Creates the error.
+   * @param message which type was refused
+   * @param options `cause`
+   */
   constructor(message = "unknown task type", options?: TandemErrorOptions) {
     super(message, options);
   }
@@ -170,7 +194,11 @@ brand(UnknownTaskTypeError, "UnknownTaskTypeError");
  * ```
  */
 export class LoopNotFoundError extends Error {
-  /** @param message which id was looked for; @param options `cause` */
+  /**
+   * Creates the error.
+   * @param message which id was looked for
+   * @param options `cause`
+   */
   constructor(message = "loop not found", options?: TandemErrorOptions) {
     super(message, options);
   }
@@ -188,7 +216,11 @@ brand(LoopNotFoundError, "LoopNotFoundError");
  * ```
  */
 export class QueueClosedError extends Error {
-  /** @param message which queue; @param options `cause` */
+  /**
+   * Creates the error.
+   * @param message which queue
+   * @param options `cause`
+   */
   constructor(message = "the queue is closed", options?: TandemErrorOptions) {
     super(message, options);
   }
