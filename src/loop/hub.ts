@@ -29,6 +29,7 @@ export interface Pumped {
 const SPIN_MAX = 20_000;
 const SPIN_PROBE = 512; // a spin that has died out tries again at this length...
 const PROBE_EVERY = 16; // ...once in this many blocks
+const SPIN_FLOOR = SPIN_PROBE >> 3; // a spin shrunk below this stops
 
 /** One thread's doorbell and channels. */
 export class Hub implements Blocker {
@@ -89,7 +90,8 @@ export class Hub implements Blocker {
         return true;
       }
     }
-    this.#spin = spin >> 2 < SPIN_PROBE >> 3 ? 0 : spin >> 2;
+    const shrunk = spin >> 2;
+    this.#spin = shrunk < SPIN_FLOOR ? 0 : shrunk;
     return Atomics.wait(doorbell, 0, ticket, ms === Infinity ? undefined : ms) !== "timed-out";
   }
 
