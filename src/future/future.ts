@@ -75,6 +75,10 @@ export interface FutureInternals {
   setLink(future: Future<unknown>, link: FutureLink | undefined): void;
   markRunning(future: Future<unknown>): void;
   outcome(future: Future<unknown>): { state: number; value: unknown } | undefined;
+  /** Drops a callback given to `onDone` (a waiter that gave up). */
+  unsubscribe(future: Future<unknown>, callback: (future: never) => void): void;
+  /** The future adopts a Promise of this thread (`Future.from`). */
+  adoptsPromise(future: Future<unknown>): boolean;
 }
 
 /** @internal */
@@ -121,6 +125,15 @@ export class Future<T> implements Waitable<T> {
         if (f.#state === PENDING) f.#state = RUNNING;
       },
       outcome: (f) => f.#state < FULFILLED ? undefined : { state: f.#state, value: f.#value },
+      unsubscribe: (f, callback) => {
+        const callbacks = f.#callbacks;
+        if (callbacks === callback) f.#callbacks = undefined;
+        else if (Array.isArray(callbacks)) {
+          const at = callbacks.indexOf(callback);
+          if (at >= 0) callbacks.splice(at, 1);
+        }
+      },
+      adoptsPromise: (f) => f.#adoptsPromise,
     };
   }
 
@@ -215,10 +228,7 @@ export class Future<T> implements Waitable<T> {
    */
   cancel(reason?: unknown): boolean {
     if (this.#state >= FULFILLED) return false;
-    const error = reason instanceof CancelledError ? reason : new CancelledError(
-      reason === undefined ? "cancelled" : `cancelled: ${describeReason(reason)}`,
-      { reason, cause: reason instanceof Error ? reason : undefined },
-    );
+    const error = toCancelledError(reason);
     if (!this.#settle(CANCELLED, error)) return false;
     this.#link?.cancelled?.(error);
     return true;
@@ -358,6 +368,15 @@ function runCallback(callback: Callback, future: Future<unknown>): void {
   } catch (error) {
     reportError(error);
   }
+}
+
+/** The `CancelledError` that `cancel(reason)` settles with. @internal */
+export function toCancelledError(reason: unknown): CancelledError {
+  if (reason instanceof CancelledError) return reason;
+  return new CancelledError(
+    reason === undefined ? "cancelled" : `cancelled: ${describeReason(reason)}`,
+    { reason, cause: reason instanceof Error ? reason : undefined },
+  );
 }
 
 function describeReason(reason: unknown): string {

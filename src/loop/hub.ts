@@ -95,6 +95,11 @@ export class Hub implements Blocker {
     return Atomics.wait(doorbell, 0, ticket, ms === Infinity ? undefined : ms) !== "timed-out";
   }
 
+  /** Like `block`, without the spin: for waits that are mostly timers. */
+  rest(ticket: number, ms: number): boolean {
+    return Atomics.wait(this.#doorbell, 0, ticket, ms === Infinity ? undefined : ms) !== "timed-out";
+  }
+
   /** Wakes this thread's blocked or armed waits (used by peers and by itself). */
   ring(): void {
     Atomics.add(this.#doorbell, 0, 1);
@@ -143,6 +148,11 @@ let current: Hub | undefined;
 /** This thread's hub (made on first use: importing tandem allocates nothing). */
 export function hub(): Hub {
   return current ??= new Hub();
+}
+
+/** This thread's hub if anything made one: nothing crossed threads otherwise. */
+export function existingHub(): Hub | undefined {
+  return current;
 }
 
 /** Installs the hub of a worker thread before anything else asks for one. */

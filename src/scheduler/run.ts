@@ -1,0 +1,80 @@
+/**
+ * Blocking runs: `run()` and `sync()`.
+ *
+ * @module
+ */
+
+import { FULFILLED, internals } from "../future/future.ts";
+import type { Operation } from "../future/waitable.ts";
+import { runBlocking } from "./run_loop.ts";
+import { type Clock, realClock, type VirtualClock } from "./virtual_clock.ts";
+
+/** Options of a run. */
+export interface RunOptions {
+  /** The clock of `sleep`, `timeout`, `deadline` and scope deadlines (default: real time). */
+  clock?: VirtualClock;
+}
+
+/**
+ * Drives `body`, and everything it spawns, to the end on this thread, and
+ * returns its value or throws its error (the same object). It is
+ * re-entrant: a task may call `run()` (or a {@linkcode sync} function); that
+ * inner run ends before the task goes on, and the outer run's other tasks
+ * do not step meanwhile (duet's semantics).
+ *
+ * When every task waits, the thread blocks (`Atomics.wait`, no spinning
+ * beyond a few µs) until another thread settles something a task waits on,
+ * or the next timer is due. When nothing could ever wake it, `DeadlockError`
+ * is thrown at the waiting tasks' `yield*`, naming what they wait on. A
+ * Promise cannot settle while the thread blocks: wait on Promises in
+ * {@linkcode runAsync}, or on a background loop's futures.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep } from "@tandem/tandem";
+ * const value = run(function* () {
+ *   yield* sleep(5);
+ *   return 42;
+ * });
+ * console.log(value); // 42
+ * ```
+ */
+export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
+  checkBody("run", body);
+  const main = runBlocking(body, (options.clock as Clock | undefined) ?? realClock);
+  const outcome = internals.outcome(main)!;
+  if (outcome.state === FULFILLED) return outcome.value as T;
+  throw outcome.value;
+}
+
+/**
+ * Turns an operation function into a blocking function that runs it with
+ * {@linkcode run} (duet's `sync`): callable from plain code, and from inside
+ * a task.
+ *
+ * @example
+ * ```ts
+ * import { Future, sync } from "@tandem/tandem";
+ * const double = sync(function* (x: number) {
+ *   return 2 * (yield* Future.resolve(x));
+ * });
+ * console.log(double(21)); // 42
+ * ```
+ */
+export function sync<A extends unknown[], T>(
+  fn: (...args: A) => Operation<T>,
+): (...args: A) => T {
+  checkBody("sync", fn);
+  return (...args: A): T => run(() => fn(...args));
+}
+
+/** @internal */
+export function checkBody(what: string, body: unknown): void {
+  if (typeof body !== "function") {
+    throw new TypeError(
+      `${what}(): expected a function that returns an operation (a generator function), got ${
+        body === null ? "null" : typeof body
+      }`,
+    );
+  }
+}

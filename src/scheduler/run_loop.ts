@@ -1,0 +1,687 @@
+/**
+ * The run loop: tasks, cancel scopes, and the two drivers (blocking and
+ * hosted). The scheduler's guarantees live here, in one place:
+ *
+ * 1. A task runs only inside a step of its run. A step resumes it with the
+ *    outcome of what it waited for and goes on, without returning to the
+ *    loop, through every `yield*` of something already settled, until the
+ *    task waits on something pending or ends.
+ * 2. Ready tasks run in FIFO batches. Between batches, due timers fire and
+ *    what other threads sent is handled, so tasks that only yield
+ *    (`sleep(0)`) cannot starve timers or cross-thread results.
+ * 3. Cancellation (a `Task.cancel()`, a scope's `cancel()`, a deadline, a
+ *    failing sibling) is delivered once per cause: at the task's current
+ *    wait, or at its next one if it is running or ready. The future it
+ *    waited on is cancelled (a `Task` is not: it belongs to its scope) and
+ *    the error is thrown at its `yield*`, so `finally` blocks run and may
+ *    `yield*` again to clean up. A deadline that passes during such a
+ *    cleanup is delivered too, so a cleanup cannot outlive its deadline. A
+ *    task cancelled before its first step never runs.
+ * 4. A blocking run blocks the thread (`Atomics.wait`) only when no task is
+ *    ready and no timer is due; it wakes for the next timer or for another
+ *    thread. When nothing could ever wake it, it throws `DeadlockError` into
+ *    the waiting tasks, naming what they wait on.
+ * 5. A run is re-entrant: `run()` inside a task drives a new run to its end
+ *    before the step that called it goes on. The outer run's tasks do not
+ *    step meanwhile; what settled for them is queued and seen after.
+ *
+ * @module
+ */
+
+import { CancelledError, DeadlockError } from "../errors.ts";
+import {
+  CANCELLED,
+  FULFILLED,
+  Future,
+  type FutureLink,
+  internals,
+  REJECTED,
+} from "../future/future.ts";
+import { toCancelledError } from "../future/future.ts";
+import type { Operation } from "../future/waitable.ts";
+import { existingHub, hub } from "../loop/hub.ts";
+import { Timers } from "./timers.ts";
+import {
+  attachToClock,
+  type Clock,
+  type ClockListener,
+  detachFromClock,
+  VirtualClock,
+} from "./virtual_clock.ts";
+
+/**
+ * A running operation: a {@linkcode Future} of its result. `yield* task`
+ * waits for it; `task.cancel()` throws `CancelledError` at its current
+ * `yield*`; a task that lets that error escape ends `cancelled`.
+ *
+ * @example
+ * ```ts
+ * import { run, scope, sleep } from "@tandem/tandem";
+ * run(function* () {
+ *   yield* scope(function* (s) {
+ *     const task = s.spawn(function* () {
+ *       yield* sleep(10);
+ *       return "done";
+ *     });
+ *     console.log(yield* task, task.name); // done (the body's name)
+ *   });
+ * });
+ * ```
+ */
+export interface Task<T> extends Future<T> {
+  /** The body function's name, for messages (or "task"). */
+  readonly name: string;
+}
+
+/** What `sleep(0)` yields: go to the back of the ready queue. */
+export const YIELD_POINT: unique symbol = Symbol("tandem.yieldPoint");
+
+const READY = 0;
+const RUNNING = 1;
+const WAITING = 2;
+const DONE = 3;
+
+/** Checks re-done this often (ms) while a blocking run waits for other threads. */
+const STALL_CHECK_MS = 1000;
+/** A hosted run gives the host loop a turn after this long (ms) of steps. */
+const SLICE_MS = 5;
+
+let current: Fiber | undefined;
+
+/** A task's state in the run loop. */
+export class Fiber<T = unknown> extends Future<T> implements Task<T> {
+  phase = READY;
+  /** Resume by throwing `input` (else by sending it). */
+  throwing = false;
+  input: unknown = undefined;
+  iterator: Iterator<unknown, T, unknown> | undefined = undefined;
+  waitingOn: Future<unknown> | undefined = undefined;
+  /** The wait is linked to another thread (it counts in `linkedWaits`). */
+  linked = false;
+  /** A cancellation not delivered yet. */
+  interrupt: Error | undefined = undefined;
+  /** The last cancellation delivered, so that a cause is delivered once. */
+  delivered: Error | undefined = undefined;
+  /** The scope the task was spawned in (none for a run's main task). */
+  home: TaskScope | undefined = undefined;
+  resumer: ((future: Future<unknown>) => void) | undefined = undefined;
+
+  constructor(
+    readonly scheduler: Scheduler,
+    /** The innermost cancel scope the task is in now. */
+    public scope: CancelScope,
+    public body: (() => Operation<T>) | undefined,
+    readonly name: string,
+  ) {
+    super();
+  }
+
+  override cancel(reason?: unknown): boolean {
+    if (this.phase === DONE) return false;
+    this.scheduler.interrupt(this, toCancelledError(reason));
+    return true;
+  }
+
+  override get [Symbol.toStringTag](): string {
+    return `Task "${this.name}" <${this.state}>`;
+  }
+}
+
+/** Where cancellation spreads: a tree of scopes, each with the tasks inside it. */
+export class CancelScope {
+  /** Tasks whose innermost scope this is. */
+  readonly tasks: Set<Fiber> = new Set();
+  readonly inner: Set<CancelScope> = new Set();
+  /** The errors this scope (or one around it) was cancelled with. */
+  errors: Error[] | undefined = undefined;
+
+  constructor(readonly scheduler: Scheduler, readonly parent: CancelScope | undefined) {
+    parent?.inner.add(this);
+  }
+
+  /** Delivers `error` to every task inside, at any depth. */
+  interruptAll(error: Error): void {
+    (this.errors ??= []).push(error);
+    for (const task of this.tasks) this.scheduler.interrupt(task, error);
+    for (const scope of this.inner) scope.interruptAll(error);
+  }
+
+  /** `error` is one this scope was cancelled with. */
+  isInterrupt(error: unknown): boolean {
+    return this.errors !== undefined && this.errors.includes(error as Error);
+  }
+
+  /** Moves `task` in (it enters this scope's body). */
+  enter(task: Fiber): void {
+    task.scope.tasks.delete(task);
+    this.tasks.add(task);
+    task.scope = this;
+  }
+
+  /** Moves `task` back out, and forgets this scope. */
+  exit(task: Fiber): void {
+    this.tasks.delete(task);
+    this.parent!.tasks.add(task);
+    task.scope = this.parent!;
+    this.parent!.inner.delete(this);
+    // A cancellation of this scope that never reached the task ends here.
+    if (task.interrupt !== undefined && !this.parent!.isInterrupt(task.interrupt)) {
+      task.interrupt = undefined;
+    }
+  }
+}
+
+/** The later failures of a scope, attached to the first one (which is thrown). */
+export const laterErrorsOf: WeakMap<object, unknown[]> = new WeakMap();
+
+/** A scope tasks are spawned in; see `scope()`. */
+export class TaskScope extends CancelScope {
+  /** Spawned tasks not ended yet. */
+  running = 0;
+  failed = false;
+  failure: unknown = undefined;
+  ended = false;
+  cancelledByUser = false;
+  #joined: Future<void> | undefined = undefined;
+
+  spawn<T>(body: () => Operation<T>): Task<T> {
+    if (this.ended) {
+      throw new TypeError(
+        "scope.spawn(): this scope has ended; spawn tasks while its body runs",
+      );
+    }
+    if (typeof body !== "function") {
+      throw new TypeError(
+        `scope.spawn(): expected a function that returns an operation, got ${typeof body}`,
+      );
+    }
+    this.running++;
+    return this.scheduler.spawn(body, this);
+  }
+
+  cancel(reason?: unknown): void {
+    if (this.cancelledByUser || this.ended) return;
+    this.cancelledByUser = true;
+    this.interruptAll(toCancelledError(reason));
+  }
+
+  /** A future that settles when no spawned task is left. */
+  joined(): Future<void> {
+    const joined = this.#joined;
+    if (joined !== undefined && joined.state === "pending") return joined;
+    return this.#joined = new Future<void>();
+  }
+
+  childEnded(state: number, value: unknown): void {
+    this.running--;
+    if (state !== FULFILLED) this.fail(value, false);
+    if (this.running === 0 && this.#joined !== undefined) {
+      internals.settle(this.#joined, FULFILLED, undefined);
+    }
+  }
+
+  /**
+   * Records a failure: the first cancels everything else in the scope; the
+   * later ones are attached to it. Cancellations of this scope are not
+   * failures, and neither is a spawned task that ended cancelled.
+   */
+  fail(error: unknown, fromBody: boolean): void {
+    if (this.isInterrupt(error) || (!fromBody && error instanceof CancelledError)) return;
+    if (!this.failed) {
+      this.failed = true;
+      this.failure = error;
+      this.interruptAll(
+        new CancelledError(
+          fromBody ? "cancelled: the scope's body failed" : "cancelled: a task in the scope failed",
+          { cause: error },
+        ),
+      );
+    } else if (error !== this.failure && typeof this.failure === "object" && this.failure !== null) {
+      const later = laterErrorsOf.get(this.failure);
+      if (later === undefined) laterErrorsOf.set(this.failure, [error]);
+      else if (!later.includes(error)) later.push(error);
+    }
+  }
+}
+
+/** The task running now (inside an operation), or a TypeError naming `what`. */
+export function currentFiber(what: string): Fiber {
+  if (current === undefined) {
+    throw new TypeError(
+      `${what} works only inside a task: yield* it in the body of run(), runAsync() or startGuestRun()`,
+    );
+  }
+  return current;
+}
+
+/** How a hosted run gets its turns. */
+interface Host {
+  /** Runs the driver soon (a guest's `runSyncSoon`, or a microtask). */
+  soon(drive: () => void): void;
+  /** Runs the driver after the host loop had a turn (after a slice). */
+  later(drive: () => void): void;
+}
+
+/** One run: its ready queue, timers and clock. */
+export class Scheduler implements ClockListener {
+  readonly #queue: (Fiber | undefined)[] = [];
+  #timers: Timers | undefined = undefined;
+  #driving = false;
+  #scheduled = false;
+  #finished = false;
+  /** Waiting tasks whose futures are linked to other threads. */
+  #linkedWaits = 0;
+  #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #hostTimerDue = Infinity;
+  #jumpPending = false;
+  readonly root: CancelScope = new CancelScope(this, undefined);
+
+  constructor(readonly clock: Clock, readonly host: Host | undefined) {
+    if (clock instanceof VirtualClock) attachToClock(clock, this);
+  }
+
+  /** A blocking run (Promises cannot settle while it waits). */
+  get blocking(): boolean {
+    return this.host === undefined;
+  }
+
+  get timers(): Timers {
+    return this.#timers ??= new Timers();
+  }
+
+  /** The run's main task. */
+  start<T>(body: () => Operation<T>, name: string): Fiber<T> {
+    const fiber = new Fiber<T>(this, this.root, body, body.name || name);
+    this.root.tasks.add(fiber as Fiber);
+    this.#enqueue(fiber as Fiber);
+    return fiber;
+  }
+
+  spawn<T>(body: () => Operation<T>, scope: TaskScope): Fiber<T> {
+    const fiber = new Fiber<T>(this, scope, body, body.name || "task") as Fiber;
+    fiber.home = scope;
+    scope.tasks.add(fiber);
+    if (scope.errors !== undefined) fiber.interrupt = scope.errors[scope.errors.length - 1];
+    this.#enqueue(fiber);
+    return fiber as Fiber<T>;
+  }
+
+  /** A future fulfilled `ms` from now on this run's clock. */
+  after(ms: number): Future<void> {
+    const future = new Future<void>();
+    const timers = this.timers;
+    const timer = timers.add(
+      this.clock.now() + ms,
+      () => void internals.settle(future, FULFILLED, undefined),
+    );
+    future.onDone(() => timers.remove(timer));
+    return future;
+  }
+
+  /** Delivers a cancellation (guarantee 3); `cancelWait: false` leaves the awaited future alone. */
+  interrupt(fiber: Fiber, error: Error, cancelWait = true): void {
+    if (fiber.phase === DONE || fiber.delivered === error || fiber.interrupt === error) return;
+    if (fiber.phase !== WAITING) {
+      fiber.interrupt ??= error;
+      return;
+    }
+    const waited = fiber.waitingOn!;
+    this.#endWait(fiber);
+    internals.unsubscribe(waited, fiber.resumer!);
+    fiber.delivered = error;
+    fiber.throwing = true;
+    fiber.input = error;
+    this.#enqueue(fiber);
+    if (cancelWait && !(waited instanceof Fiber)) waited.cancel(error);
+  }
+
+  clockMoved(): void {
+    const timers = this.#timers;
+    if (timers !== undefined && timers.size > 0) timers.fireDue(this.clock.now());
+  }
+
+  // ---- stepping ----
+
+  #enqueue(fiber: Fiber): void {
+    fiber.phase = READY;
+    this.#queue.push(fiber);
+    if (!this.#driving && !this.#scheduled && this.host !== undefined && !this.#finished) {
+      this.#scheduled = true;
+      this.host.soon(this.#drive);
+    }
+  }
+
+  #resume(fiber: Fiber, future: Future<unknown>): void {
+    if (fiber.waitingOn !== future) return; // it stopped waiting (cancelled) meanwhile
+    this.#endWait(fiber);
+    const outcome = internals.outcome(future)!;
+    fiber.throwing = outcome.state !== FULFILLED;
+    fiber.input = outcome.value;
+    this.#enqueue(fiber);
+  }
+
+  #endWait(fiber: Fiber): void {
+    fiber.waitingOn = undefined;
+    if (fiber.linked) {
+      fiber.linked = false;
+      this.#linkedWaits--;
+    }
+  }
+
+  /** Runs the tasks that are ready now (guarantee 2); true if any ran. */
+  #runBatch(): boolean {
+    const queue = this.#queue;
+    const end = queue.length;
+    if (end === 0) return false;
+    for (let i = 0; i < end; i++) {
+      const fiber = queue[i]!;
+      queue[i] = undefined;
+      this.#step(fiber);
+    }
+    if (queue.length === end) queue.length = 0;
+    else queue.splice(0, end);
+    return true;
+  }
+
+  #step(fiber: Fiber): void {
+    const previous = current;
+    current = fiber;
+    fiber.phase = RUNNING;
+    let throwing = fiber.throwing;
+    let input = fiber.input;
+    fiber.input = undefined;
+    try {
+      let iterator = fiber.iterator;
+      if (iterator === undefined) {
+        if (fiber.interrupt !== undefined) return this.#finish(fiber, fiber.interrupt);
+        try {
+          iterator = fiber.iterator = fiber.body!()[Symbol.iterator]();
+          fiber.body = undefined;
+        } catch (error) {
+          return this.#finish(fiber, error);
+        }
+      }
+      for (;;) {
+        let result: IteratorResult<unknown, unknown>;
+        try {
+          if (!throwing) result = iterator.next(input);
+          else if (iterator.throw) result = iterator.throw(input);
+          else {
+            iterator.return?.();
+            throw input;
+          }
+        } catch (error) {
+          return this.#finish(fiber, error);
+        }
+        if (result.done) return this.#finish(fiber, result.value, true);
+        const yielded = result.value;
+        if (yielded instanceof Future) {
+          const outcome = internals.outcome(yielded);
+          if (outcome !== undefined) {
+            throwing = outcome.state !== FULFILLED;
+            input = outcome.value;
+            continue;
+          }
+          if (fiber.interrupt !== undefined) {
+            throwing = true;
+            input = this.#take(fiber);
+            if (!(yielded instanceof Fiber)) yielded.cancel(input);
+            continue;
+          }
+          fiber.waitingOn = yielded;
+          fiber.phase = WAITING;
+          if (internals.link(yielded) !== undefined) {
+            fiber.linked = true;
+            this.#linkedWaits++;
+          }
+          yielded.onDone(fiber.resumer ??= (future) => this.#resume(fiber, future));
+          return;
+        }
+        if (yielded === YIELD_POINT) {
+          if (fiber.interrupt !== undefined) {
+            throwing = true;
+            input = this.#take(fiber);
+            continue;
+          }
+          fiber.throwing = false;
+          this.#enqueue(fiber);
+          return;
+        }
+        throwing = true;
+        input = new TypeError(
+          `task "${fiber.name}" yielded ${describeValue(yielded)}: ` +
+            "wait on futures and operations with yield*, not yield",
+        );
+      }
+    } finally {
+      current = previous;
+    }
+  }
+
+  #take(fiber: Fiber): Error {
+    const error = fiber.interrupt!;
+    fiber.interrupt = undefined;
+    fiber.delivered = error;
+    return error;
+  }
+
+  #finish(fiber: Fiber, value: unknown, ok = false): void {
+    fiber.phase = DONE;
+    fiber.iterator = undefined;
+    fiber.interrupt = undefined;
+    fiber.scope.tasks.delete(fiber);
+    const state = ok ? FULFILLED : value instanceof CancelledError ? CANCELLED : REJECTED;
+    internals.settle(fiber, state, value, true);
+    fiber.home?.childEnded(state, value);
+  }
+
+  // ---- the blocking driver (guarantee 4) ----
+
+  /** Drives the run on this thread until `main` ends. */
+  runBlocking(main: Fiber): void {
+    const clock = this.clock;
+    const virtual = clock instanceof VirtualClock ? clock : undefined;
+    let lastStallCheck = performance.now();
+    this.#driving = true;
+    try {
+      for (;;) {
+        if (this.#runBatch()) {
+          if (main.phase === DONE) return;
+          existingHub()?.pump();
+          continue;
+        }
+        if (main.phase === DONE) return;
+        const timers = this.#timers;
+        if (timers !== undefined && timers.size > 0 && timers.fireDue(clock.now())) continue;
+        const h = hub();
+        const ticket = h.ticket();
+        h.pump();
+        if (this.#queue.length > 0) continue;
+        const next = timers?.next();
+        if (next !== undefined && virtual === undefined) {
+          const now = performance.now();
+          if (now - lastStallCheck >= STALL_CHECK_MS) {
+            lastStallCheck = now;
+            if (this.#deliverStalls().delivered) continue;
+          }
+          const ms = Math.min(next.due - now, STALL_CHECK_MS);
+          if (ms > 0) this.#block(ticket, ms);
+          continue;
+        }
+        if (next !== undefined && virtual?.autojump) {
+          virtual.advance(Math.max(0, next.due - virtual.now()));
+          continue;
+        }
+        const { delivered, linked } = this.#deliverStalls();
+        lastStallCheck = performance.now();
+        if (delivered) continue;
+        if (linked) {
+          this.#block(ticket, STALL_CHECK_MS);
+          continue;
+        }
+        this.#deadlock(next === undefined ? undefined : next.due);
+      }
+    } finally {
+      this.#driving = false;
+      this.#end();
+    }
+  }
+
+  #block(ticket: number, ms: number): void {
+    const h = hub();
+    if (this.#linkedWaits > 0) h.block(ticket, ms);
+    else h.rest(ticket, ms);
+  }
+
+  /** Fails the waits whose other thread is gone; tells whether any wait is linked. */
+  #deliverStalls(): { delivered: boolean; linked: boolean } {
+    let delivered = false;
+    let linked = false;
+    for (const fiber of this.#fibers()) {
+      if (fiber.phase !== WAITING) continue;
+      const link: FutureLink | undefined = internals.link(fiber.waitingOn!);
+      if (link === undefined) continue;
+      const stalled = link.stalled();
+      if (stalled === undefined) linked = true;
+      else {
+        this.interrupt(fiber, stalled, false);
+        delivered = true;
+      }
+    }
+    return { delivered, linked };
+  }
+
+  #deadlock(virtualDue: number | undefined): void {
+    const waiting = [...this.#fibers()].filter((fiber) => fiber.phase === WAITING);
+    const leaves = waiting.filter((fiber) => !(fiber.waitingOn instanceof Fiber));
+    const stuck = leaves.length > 0 ? leaves : waiting;
+    const shown = stuck.slice(0, 3).map((fiber) =>
+      `task "${fiber.name}" waits on ${describeWait(fiber.waitingOn!)}`
+    );
+    if (stuck.length > 3) shown.push(`${stuck.length - 3} more`);
+    const why = virtualDue === undefined
+      ? "no timer is pending and no other thread can settle what they wait on"
+      : `the next timer is due at virtual time ${virtualDue}, but this VirtualClock moves only ` +
+        "by advance() (give it { autojump: true })";
+    const error = new DeadlockError(
+      `run() cannot go on: every task waits and nothing can wake them (${why}): ${
+        shown.join("; ")
+      }`,
+    );
+    for (const fiber of stuck) this.interrupt(fiber, error);
+  }
+
+  *#fibers(scope: CancelScope = this.root): Generator<Fiber> {
+    yield* scope.tasks;
+    for (const inner of scope.inner) yield* this.#fibers(inner);
+  }
+
+  // ---- the hosted driver ----
+
+  readonly #drive = (): void => {
+    this.#scheduled = false;
+    if (this.#driving || this.#finished) return;
+    this.#driving = true;
+    const sliceEnd = performance.now() + SLICE_MS;
+    try {
+      for (;;) {
+        this.#runBatch();
+        const timers = this.#timers;
+        if (timers !== undefined && timers.size > 0) timers.fireDue(this.clock.now());
+        if (this.#queue.length === 0 || this.#finished) break;
+        if (performance.now() > sliceEnd) {
+          this.#scheduled = true;
+          this.host!.later(this.#drive);
+          break;
+        }
+      }
+    } finally {
+      this.#driving = false;
+    }
+    if (!this.#finished && !this.#scheduled) this.#idle();
+  };
+
+  /** No task is ready: make sure the next timer wakes the run. */
+  #idle(): void {
+    const next = this.#timers?.next();
+    if (next === undefined) return;
+    const clock = this.clock;
+    if (clock instanceof VirtualClock) {
+      if (clock.autojump && !this.#jumpPending) {
+        // After the host's turn, so that what was about to settle settles first.
+        this.#jumpPending = true;
+        this.host!.later(() => {
+          this.#jumpPending = false;
+          const next = this.#timers?.next();
+          if (this.#finished || this.#queue.length > 0 || next === undefined) return;
+          clock.advance(Math.max(0, next.due - clock.now()));
+        });
+      }
+      return;
+    }
+    if (this.#hostTimer !== undefined && this.#hostTimerDue <= next.due) return;
+    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
+    this.#hostTimerDue = next.due;
+    this.#hostTimer = setTimeout(() => {
+      this.#hostTimer = undefined;
+      this.#hostTimerDue = Infinity;
+      if (this.#finished) return;
+      if (!this.#timers!.fireDue(clock.now()) && !this.#scheduled && !this.#driving) this.#idle();
+    }, Math.max(0, next.due - clock.now()));
+  }
+
+  /** The run ended: nothing of it stays armed. */
+  #end(): void {
+    this.#finished = true;
+    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
+    this.#hostTimer = undefined;
+    if (this.clock instanceof VirtualClock) detachFromClock(this.clock, this);
+  }
+
+  /** Starts a hosted run; `done` is called once, after the main task ended. */
+  startHosted<T>(body: () => Operation<T>, name: string, done: (main: Fiber<T>) => void): Fiber<T> {
+    const main = this.start(body, name);
+    main.onDone(() => {
+      this.#end();
+      done(main);
+    });
+    return main;
+  }
+}
+
+/** Drives `body` on this thread, blocking, and returns its main task (settled). */
+export function runBlocking<T>(body: () => Operation<T>, clock: Clock): Fiber<T> {
+  const scheduler = new Scheduler(clock, undefined);
+  const main = scheduler.start(body, "run");
+  scheduler.runBlocking(main as Fiber);
+  return main;
+}
+
+/** Drives `body` on a host loop. */
+export function runHosted<T>(
+  body: () => Operation<T>,
+  clock: Clock,
+  host: Host,
+  name: string,
+  done: (main: Fiber<T>) => void,
+): Fiber<T> {
+  return new Scheduler(clock, host).startHosted(body, name, done);
+}
+
+function describeWait(future: Future<unknown>): string {
+  if (future instanceof Fiber) return `task "${future.name}"`;
+  if (internals.adoptsPromise(future)) {
+    return "a Promise of this thread (a blocking run() cannot let Promises settle: use runAsync(), or a background loop)";
+  }
+  return "a future only this thread could settle";
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") {
+    const name = (value as object).constructor?.name;
+    return name ? `a ${name}` : "an object";
+  }
+  if (typeof value === "function") return "a function";
+  return `${typeof value} ${String(value)}`;
+}

@@ -1,0 +1,170 @@
+/**
+ * Structured concurrency: `scope()`.
+ *
+ * @module
+ */
+
+import { TimeoutError } from "../errors.ts";
+import type { Operation } from "../future/waitable.ts";
+import { currentFiber, laterErrorsOf, type Task, TaskScope } from "./run_loop.ts";
+
+/**
+ * Where tasks are spawned. No task outlives its scope.
+ *
+ * @example
+ * ```ts
+ * import { CancelledError, run, scope, sleep } from "@tandem/tandem";
+ * run(function* () {
+ *   try {
+ *     yield* scope(function* (s) {
+ *       s.spawn(() => sleep(1_000_000));
+ *       s.cancel();
+ *       yield* sleep(1_000_000); // interrupted at once, like the task
+ *     });
+ *   } catch (error) {
+ *     console.log(error instanceof CancelledError); // true
+ *   }
+ * });
+ * ```
+ */
+export interface Scope {
+  /** Starts `body` as a task of this scope (it first steps after the caller waits). */
+  spawn<T>(body: () => Operation<T>): Task<T>;
+  /** Cancels every task in the scope, the body included (idempotent). */
+  cancel(reason?: unknown): void;
+}
+
+/** Options of {@linkcode scope}. */
+export interface ScopeOptions {
+  /** The scope is cancelled with `TimeoutError` after this many ms. */
+  timeoutMs?: number;
+  /** ...or at this time of the run's clock (`performance.now()` by default). */
+  deadline?: number;
+}
+
+/**
+ * Runs `body(scope)` in a new scope and waits for it and every task it
+ * spawned. The rules:
+ *
+ * - The first failure (of the body or a spawned task) cancels everything else
+ *   in the scope, and the scope throws that first error, unchanged. Later
+ *   failures are not lost: {@linkcode laterErrors} returns them. A spawned
+ *   task that ends cancelled is not a failure.
+ * - With no failure, the scope returns (or throws) what the body did. A body
+ *   interrupted by `scope.cancel()` throws `CancelledError`; by the deadline,
+ *   `TimeoutError`. A body that returned before the cancel took effect keeps
+ *   its value.
+ * - A timeout or deadline reaches every task in the scope, nested scopes
+ *   included; nested deadlines take the earliest.
+ * - A cancellation is thrown at each task's current `yield*`; `finally`
+ *   blocks may `yield*` to clean up (the deadline still bounds that).
+ *
+ * @example
+ * ```ts
+ * import { run, scope, sleep } from "@tandem/tandem";
+ * const sum = run(function* () {
+ *   return yield* scope(function* (s) {
+ *     const a = s.spawn(function* () {
+ *       yield* sleep(2);
+ *       return 1;
+ *     });
+ *     const b = s.spawn(function* () {
+ *       yield* sleep(1);
+ *       return 2;
+ *     });
+ *     return (yield* a) + (yield* b);
+ *   });
+ * });
+ * console.log(sum); // 3
+ * ```
+ */
+export function* scope<T>(
+  body: (scope: Scope) => Operation<T>,
+  options: ScopeOptions = {},
+): Generator<unknown, T, unknown> {
+  if (typeof body !== "function") {
+    throw new TypeError(`scope(): expected a function (scope) => operation, got ${typeof body}`);
+  }
+  const fiber = currentFiber("scope()");
+  const scheduler = fiber.scheduler;
+  const s = new TaskScope(scheduler, fiber.scope);
+  s.enter(fiber);
+  const timer = armDeadline(s, options);
+  let value: T | undefined;
+  let bodyThrew = false;
+  let bodyError: unknown;
+  try {
+    try {
+      value = yield* body(s);
+    } catch (error) {
+      bodyThrew = true;
+      bodyError = error;
+      s.fail(error, true);
+    }
+    while (s.running > 0) {
+      try {
+        yield* s.joined();
+      } catch (error) {
+        s.fail(error, true);
+      }
+    }
+  } finally {
+    s.ended = true;
+    if (timer !== undefined) scheduler.timers.remove(timer);
+    s.exit(fiber);
+  }
+  if (s.failed) throw s.failure;
+  if (bodyThrew) throw bodyError;
+  return value as T;
+}
+
+function armDeadline(s: TaskScope, options: ScopeOptions) {
+  const { timeoutMs, deadline } = options;
+  if (timeoutMs === undefined && deadline === undefined) return undefined;
+  if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+    throw new RangeError(`timeoutMs must be a number >= 0, got ${timeoutMs}`);
+  }
+  if (deadline !== undefined && Number.isNaN(deadline)) {
+    throw new RangeError("deadline must be a time, got NaN");
+  }
+  const clock = s.scheduler.clock;
+  const fromTimeout = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs;
+  const at = Math.min(fromTimeout, deadline ?? Infinity);
+  const expire = () =>
+    s.interruptAll(
+      new TimeoutError(
+        at === fromTimeout ? `timed out after ${timeoutMs} ms` : `the deadline (${at}) passed`,
+      ),
+    );
+  if (at === Infinity) return undefined;
+  if (at <= clock.now()) {
+    expire();
+    return undefined;
+  }
+  return s.scheduler.timers.add(at, expire);
+}
+
+/**
+ * The failures of a scope that came after the first one (which the scope
+ * threw), oldest first; empty for any other error.
+ *
+ * @example
+ * ```ts
+ * import { laterErrors, run, scope } from "@tandem/tandem";
+ * try {
+ *   run(() =>
+ *     scope(function* (s) {
+ *       s.spawn(function* () {
+ *         throw new Error("first");
+ *       });
+ *     })
+ *   );
+ * } catch (error) {
+ *   console.log((error as Error).message, laterErrors(error)); // first []
+ * }
+ * ```
+ */
+export function laterErrors(error: unknown): unknown[] {
+  if (typeof error !== "object" || error === null) return [];
+  return [...(laterErrorsOf.get(error) ?? [])];
+}

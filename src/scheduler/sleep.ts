@@ -1,0 +1,29 @@
+/**
+ * `sleep()`.
+ *
+ * @module
+ */
+
+import { currentFiber, YIELD_POINT } from "./run_loop.ts";
+
+/**
+ * Waits `ms` milliseconds of the run's clock. `sleep(0)` is a plain yield
+ * point: the task goes to the back of the ready queue, no timer is made.
+ * Cancelling the task removes its timer.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep } from "@tandem/tandem";
+ * run(function* () {
+ *   yield* sleep(10);
+ *   console.log("10 ms later");
+ * });
+ * ```
+ */
+export function* sleep(ms: number): Generator<unknown, void, unknown> {
+  if (!(ms >= 0)) throw new RangeError(`sleep(): ms must be a number >= 0, got ${ms}`);
+  const fiber = currentFiber("sleep()");
+  if (ms === 0) yield YIELD_POINT;
+  else yield* fiber.scheduler.after(ms);
+}
+
