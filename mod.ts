@@ -54,3 +54,4 @@ export { pmap, pstarmap } from "./src/scheduler/pmap.ts";
 export type { PmapOptions } from "./src/scheduler/pmap.ts";
 export { Limiter } from "./src/scheduler/limiter.ts";
 export { VirtualClock } from "./src/scheduler/virtual_clock.ts";
+export { stackless } from "./src/scheduler/stackless.ts";

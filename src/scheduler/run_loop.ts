@@ -73,6 +73,26 @@ export interface Task<T> extends Future<T> {
   readonly name: string;
 }
 
+/**
+ * What `stackless(operation)` yields: the run loop runs `operation` as a frame
+ * of its own, and sends its outcome back into the delegating `yield*`.
+ */
+export class StacklessFrame<T> implements Iterator<unknown, T, unknown> {
+  #started = false;
+  constructor(readonly operation: Operation<T>) {}
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(value?: unknown): IteratorResult<unknown, T> {
+    if (this.#started) return { done: true, value: value as T };
+    this.#started = true;
+    return { done: false, value: this };
+  }
+  throw(error?: unknown): never {
+    throw error;
+  }
+}
+
 /** What `sleep(0)` yields: go to the back of the ready queue. */
 export const YIELD_POINT: unique symbol = Symbol("tandem.yieldPoint");
 
@@ -94,7 +114,9 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
   /** Resume by throwing `input` (else by sending it). */
   throwing = false;
   input: unknown = undefined;
-  iterator: Iterator<unknown, T, unknown> | undefined = undefined;
+  iterator: Iterator<unknown, unknown, unknown> | undefined = undefined;
+  /** Suspended outer frames of `stackless()` operations, innermost last. */
+  frames: Iterator<unknown, unknown, unknown>[] | undefined = undefined;
   waitingOn: Future<unknown> | undefined = undefined;
   /** The wait is linked to another thread (it counts in `linkedWaits`). */
   linked = false;
@@ -411,10 +433,22 @@ export class Scheduler implements ClockListener {
             throw input;
           }
         } catch (error) {
-          return this.#finish(fiber, error);
+          const outer = fiber.frames?.pop();
+          if (outer === undefined) return this.#finish(fiber, error);
+          iterator = fiber.iterator = outer;
+          throwing = true;
+          input = error;
+          continue;
         }
-        if (result.done) return this.#finish(fiber, result.value, true);
-        const yielded = result.value;
+        if (result.done) {
+          const outer = fiber.frames?.pop();
+          if (outer === undefined) return this.#finish(fiber, result.value, true);
+          iterator = fiber.iterator = outer;
+          throwing = false;
+          input = result.value;
+          continue;
+        }
+        const yielded: unknown = result.value;
         if (yielded instanceof Future) {
           const outcome = internals.outcome(yielded);
           if (outcome !== undefined) {
@@ -436,6 +470,19 @@ export class Scheduler implements ClockListener {
           }
           yielded.onDone(fiber.resumer ??= (future) => this.#resume(fiber, future));
           return;
+        }
+        if (yielded instanceof StacklessFrame) {
+          (fiber.frames ??= []).push(iterator);
+          throwing = false;
+          input = undefined;
+          try {
+            iterator = fiber.iterator = yielded.operation[Symbol.iterator]();
+          } catch (error) {
+            throwing = true;
+            input = error;
+            iterator = fiber.iterator = fiber.frames.pop()!;
+          }
+          continue;
         }
         if (yielded === YIELD_POINT) {
           if (fiber.interrupt !== undefined) {
@@ -467,7 +514,7 @@ export class Scheduler implements ClockListener {
 
   #finish(fiber: Fiber, value: unknown, ok = false): void {
     fiber.phase = DONE;
-    fiber.iterator = undefined;
+    fiber.iterator = fiber.frames = undefined;
     fiber.interrupt = undefined;
     fiber.scope.tasks.delete(fiber);
     const state = ok ? FULFILLED : value instanceof CancelledError ? CANCELLED : REJECTED;

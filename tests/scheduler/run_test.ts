@@ -1,0 +1,362 @@
+import assert from "node:assert/strict";
+import {
+  BackgroundLoop,
+  CancelledError,
+  DeadlockError,
+  Future,
+  type Operation,
+  run,
+  scope,
+  sleep,
+  stackless,
+  sync,
+  timeout,
+  TimeoutError,
+  until,
+  WorkerCrashedError,
+} from "../../mod.ts";
+import type * as Tasks from "../fixtures/tasks.ts";
+
+const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
+
+Deno.test("run returns the body's value; yield* infers types", () => {
+  const value = run(function* () {
+    const a: number = yield* Future.resolve(20);
+    const b = yield* (function* (): Operation<number> {
+      yield* sleep(0);
+      return 22;
+    })();
+    return a + b;
+  });
+  assert.equal(value, 42);
+});
+
+Deno.test("errors before and after the first yield* leave run unchanged", () => {
+  const before = new RangeError("before");
+  assert.throws(
+    () =>
+      run(function* () {
+        throw before;
+      }),
+    (error) => error === before,
+  );
+  const after = new TypeError("after");
+  assert.throws(
+    () =>
+      run(function* () {
+        yield* sleep(0);
+        yield* Future.resolve(1);
+        throw after;
+      }),
+    (error) => error === after,
+  );
+  const thrownByBody = new Error("the body function itself threw");
+  assert.throws(() =>
+    run(() => {
+      throw thrownByBody;
+    }), (error) => error === thrownByBody);
+});
+
+Deno.test("a failed future caught inside a task does not fail the run", () => {
+  const value = run(function* () {
+    try {
+      yield* Future.reject(new Error("caught"));
+    } catch (error) {
+      return `recovered from ${(error as Error).message}`;
+    }
+  });
+  assert.equal(value, "recovered from caught");
+  assert.equal(
+    run(function* () {
+      const { future, reject } = Future.withResolvers<number>();
+      return yield* scope(function* (s) {
+        s.spawn(function* () {
+          yield* sleep(1);
+          reject(new Error("late"));
+        });
+        try {
+          return yield* future;
+        } catch {
+          return -1;
+        }
+      });
+    }),
+    -1,
+  );
+});
+
+Deno.test("bad input: run without a function, a plain yield of a non-future", () => {
+  assert.throws(() => run(42 as never), TypeError);
+  assert.throws(
+    () =>
+      run(function* () {
+        yield 5;
+      }),
+    (error) => error instanceof TypeError && /yielded number 5.*yield\*/.test(error.message),
+  );
+  // A plain `yield future` works like `yield*` for a future.
+  assert.equal(
+    run(function* () {
+      return (yield Future.resolve(3)) as number;
+    }),
+    3,
+  );
+});
+
+Deno.test("operations outside a task fail with a TypeError naming them", () => {
+  assert.throws(() => sleep(5).next(), /sleep\(\) works only inside a task/);
+  assert.throws(() => scope(function* () {}).next(), /scope\(\) works only inside a task/);
+});
+
+Deno.test("re-entrancy: a nested run completes inside a task while outer siblings are frozen", () => {
+  const log: string[] = [];
+  const result = run(function* () {
+    const { future: outerFuture, resolve } = Future.withResolvers<string>();
+    yield* scope(function* (s) {
+      s.spawn(function* sibling() {
+        for (let i = 0; i < 3; i++) {
+          log.push(`sibling ${i}`);
+          yield* sleep(0);
+        }
+      });
+      s.spawn(function* waiter() {
+        log.push(`waiter got ${yield* outerFuture}`);
+      });
+      s.spawn(function* nester() {
+        yield* sleep(0);
+        const inner = run(function* () {
+          log.push("inner start");
+          yield* sleep(2); // the outer sibling would run here if it could
+          resolve("settled by the inner run"); // an outer future settles meanwhile
+          yield* sleep(0);
+          log.push("inner end");
+          return "inner value";
+        });
+        log.push(`nester got ${inner}`);
+      });
+    });
+    return "outer done";
+  });
+  assert.equal(result, "outer done");
+  assert.deepEqual(log, [
+    "sibling 0",
+    "sibling 1",
+    "inner start",
+    "inner end",
+    "nester got inner value",
+    "sibling 2", // queued before the waiter was woken (FIFO)
+    "waiter got settled by the inner run",
+  ]);
+});
+
+Deno.test("sync() wraps an operation function as a blocking one, usable inside tasks", () => {
+  const double = sync(function* (x: number) {
+    yield* sleep(0);
+    return 2 * x;
+  });
+  assert.equal(double(21), 42);
+  assert.equal(
+    run(function* () {
+      return double(double(1)) + (yield* Future.resolve(1));
+    }),
+    5,
+  );
+  assert.throws(() => sync("nope" as never), TypeError);
+});
+
+Deno.test("deadlock: run throws DeadlockError naming what the tasks wait on", () => {
+  assert.throws(
+    () =>
+      run(function* main() {
+        yield* scope(function* (s) {
+          s.spawn(function* stuck() {
+            yield* Future.withResolvers<void>().future;
+          });
+        });
+      }),
+    (error) =>
+      error instanceof DeadlockError && /task "stuck" waits on a future only this thread/
+        .test(error.message),
+  );
+  assert.throws(
+    () =>
+      run(function* () {
+        yield* Future.from(new Promise(() => {}));
+      }),
+    (error) => error instanceof DeadlockError && /Promise of this thread.*runAsync/.test(error.message),
+  );
+  assert.throws(
+    () =>
+      run(function* () {
+        yield* until(Promise.resolve(1));
+      }),
+    (error) => error instanceof DeadlockError && /until\(promise\).*runAsync/.test(error.message),
+  );
+});
+
+Deno.test("deadlock: finally blocks run, and the thread is usable afterwards", () => {
+  const cleaned: string[] = [];
+  assert.throws(() =>
+    run(function* () {
+      try {
+        yield* Future.withResolvers<void>().future;
+      } finally {
+        yield* sleep(1);
+        cleaned.push("cleaned");
+      }
+    }), DeadlockError);
+  assert.deepEqual(cleaned, ["cleaned"]);
+  assert.equal(run(() => Future.resolve("fine")), "fine");
+});
+
+Deno.test("a blocking run sleeps until a background call settles, and notices a crash", () => {
+  using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
+  const values = run(function* () {
+    const slow = loop.api.nameAfter(30);
+    const quick = yield* loop.api.addLater(1, 2);
+    return [quick, typeof (yield* slow)];
+  });
+  assert.deepEqual(values, [3, "string"]);
+  assert.throws(
+    () =>
+      run(function* () {
+        const pending = loop.api.neverReturns();
+        loop.api.crashLater("close");
+        yield* pending;
+      }),
+    WorkerCrashedError,
+  );
+});
+
+Deno.test("a future settled by another thread wakes a blocking run", () => {
+  using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
+  const { future, resolve } = Future.withResolvers<string>();
+  const got = run(function* () {
+    loop.api.resolveWith(resolve as (value: unknown) => void, "from the worker");
+    return yield* future;
+  });
+  assert.equal(got, "from the worker");
+});
+
+Deno.test("deep yield* chains: native up to V8's stack, any depth with stackless()", () => {
+  function* native(n: number): Operation<number> {
+    if (n === 0) {
+      yield* sleep(0);
+      return 0;
+    }
+    return 1 + (yield* native(n - 1));
+  }
+  assert.equal(run(() => native(2_000)), 2_000);
+  function* deep(n: number): Operation<number> {
+    if (n === 0) {
+      yield* sleep(0);
+      yield* sleep(1);
+      return 0;
+    }
+    if (n === 5_000) {
+      try {
+        return 1 + (yield* stackless(deep(n - 1)));
+      } catch (error) {
+        return (error as Error).message === "at the bottom" ? -1 : -2;
+      }
+    }
+    return 1 + (yield* stackless(deep(n - 1)));
+  }
+  assert.equal(run(() => deep(10_000)), 10_000);
+  function* failing(n: number): Operation<number> {
+    if (n === 0) {
+      yield* sleep(0);
+      throw new Error("at the bottom");
+    }
+    if (n === 5_000) {
+      try {
+        return yield* stackless(failing(n - 1));
+      } catch (error) {
+        return (error as Error).message === "at the bottom" ? -1 : -2;
+      }
+    }
+    return yield* stackless(failing(n - 1));
+  }
+  assert.equal(run(() => failing(10_000)), -1);
+  // Cancellation reaches the innermost frame; finally blocks run on the way out.
+  let unwound = 0;
+  function* hang(n: number): Operation<void> {
+    try {
+      if (n === 0) yield* sleep(1_000_000);
+      else yield* stackless(hang(n - 1));
+    } finally {
+      unwound++;
+    }
+  }
+  assert.throws(() => run(() => timeout(5, () => hang(10_000))), TimeoutError);
+  assert.equal(unwound, 10_001);
+});
+
+Deno.test("thousands of tasks", () => {
+  const total = run(() =>
+    scope(function* (s) {
+      const tasks = Array.from({ length: 5_000 }, (_, i) =>
+        s.spawn(function* () {
+          yield* sleep(0);
+          yield* sleep(1);
+          return i;
+        }));
+      let sum = 0;
+      for (const task of tasks) sum += yield* task;
+      return sum;
+    })
+  );
+  assert.equal(total, (4_999 * 5_000) / 2);
+});
+
+Deno.test("memory stays flat over long runs: nothing per step survives it", () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return; // run with --v8-flags=--expose-gc (deno task test does)
+  const steps = (n: number) =>
+    run(function* () {
+      const { future, resolve } = Future.withResolvers<void>();
+      yield* scope(function* (s) {
+        s.spawn(function* () {
+          for (let i = 0; i < n; i++) {
+            yield* sleep(0);
+            yield* Future.resolve(i);
+          }
+          resolve();
+        });
+        for (let i = 0; i < n / 1000; i++) {
+          const waiter = s.spawn(() => future);
+          waiter.cancel(); // a cancelled waiter leaves nothing on the future
+        }
+        yield* future;
+      });
+    });
+  steps(10_000); // warm up
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  steps(200_000);
+  gc();
+  const grown = Deno.memoryUsage().heapUsed - before;
+  assert.ok(grown < 1_000_000, `the heap grew by ${grown} bytes over 200 000 steps`);
+});
+
+Deno.test("a task that is cancelled before its first step never runs", () => {
+  let ran = false;
+  run(() =>
+    scope(function* (s) {
+      const task = s.spawn(function* () {
+        ran = true;
+      });
+      assert.equal(task.cancel("not needed"), true);
+      assert.equal(task.cancel(), true); // still ending: the request stands
+      try {
+        yield* task;
+      } catch (error) {
+        assert.ok(error instanceof CancelledError);
+        assert.equal(error.reason, "not needed");
+      }
+      assert.equal(task.state, "cancelled");
+      assert.equal(task.cancel(), false);
+    })
+  );
+  assert.equal(ran, false);
+});

@@ -1,0 +1,287 @@
+import assert from "node:assert/strict";
+import {
+  CancelledError,
+  Future,
+  laterErrors,
+  type Operation,
+  run,
+  scope,
+  sleep,
+  type Task,
+  TimeoutError,
+  VirtualClock,
+} from "../../mod.ts";
+
+const never = <T = void>(): Future<T> => Future.withResolvers<T>().future;
+
+Deno.test("the first failure cancels the siblings and is rethrown unchanged; later ones are attached", () => {
+  const first = new Error("first");
+  const second = new Error("second");
+  const cleaned: string[] = [];
+  let thrown: unknown;
+  try {
+    run(() =>
+      scope(function* (s) {
+        s.spawn(function* () {
+          yield* sleep(1);
+          throw first;
+        });
+        s.spawn(function* () {
+          try {
+            yield* never();
+          } finally {
+            // Cleanup may wait, and may fail too: that failure is kept.
+            yield* sleep(1);
+            cleaned.push("sibling");
+            // deno-lint-ignore no-unsafe-finally
+            throw second;
+          }
+        });
+        try {
+          yield* never();
+        } finally {
+          cleaned.push("body");
+        }
+      })
+    );
+  } catch (error) {
+    thrown = error;
+  }
+  assert.equal(thrown, first);
+  assert.deepEqual(laterErrors(first), [second]);
+  assert.deepEqual(cleaned.sort(), ["body", "sibling"]);
+  assert.deepEqual(laterErrors(new Error("other")), []);
+});
+
+Deno.test("a body failure cancels the spawned tasks", () => {
+  const failure = new RangeError("body");
+  let childError: unknown;
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          s.spawn(function* () {
+            try {
+              yield* never();
+            } catch (error) {
+              childError = error;
+              throw error;
+            }
+          });
+          yield* sleep(0);
+          throw failure;
+        })
+      ),
+    (error) => error === failure,
+  );
+  assert.ok(childError instanceof CancelledError);
+  assert.equal((childError as CancelledError).cause, failure);
+});
+
+Deno.test("no task outlives its scope, and a task is a future", () => {
+  const tasks: Task<number>[] = [];
+  const value = run(function* () {
+    yield* scope(function* (s) {
+      for (let i = 1; i <= 3; i++) {
+        tasks.push(s.spawn(function* () {
+          yield* sleep(i);
+          return i;
+        }));
+      }
+      // The body returns at once; the scope still waits for its tasks.
+    });
+    return tasks.map((task) => task.state);
+  });
+  assert.deepEqual(value, ["fulfilled", "fulfilled", "fulfilled"]);
+  assert.deepEqual(tasks.map((task) => task.wait()), [1, 2, 3]);
+});
+
+Deno.test("task.cancel() throws CancelledError at its yield*; finally blocks may yield* to clean up", () => {
+  const log: string[] = [];
+  run(() =>
+    scope(function* (s) {
+      const task = s.spawn(function* worker() {
+        try {
+          yield* never();
+        } finally {
+          yield* sleep(2);
+          log.push("cleaned up");
+        }
+      });
+      yield* sleep(1);
+      task.cancel("stop");
+      try {
+        yield* task;
+      } catch (error) {
+        log.push(`${(error as Error).name}: ${(error as CancelledError).reason}`);
+      }
+      assert.equal(task.state, "cancelled");
+    })
+  );
+  assert.deepEqual(log, ["cleaned up", "CancelledError: stop"]);
+});
+
+Deno.test("a task that catches its cancellation and returns ends fulfilled; the scope does not fail", () => {
+  const value = run(() =>
+    scope(function* (s) {
+      const task = s.spawn(function* () {
+        try {
+          yield* never();
+          return "never";
+        } catch {
+          return "caught";
+        }
+      });
+      yield* sleep(0);
+      task.cancel();
+      return yield* task;
+    })
+  );
+  assert.equal(value, "caught");
+});
+
+Deno.test("a scope body that cancels its own scope, then waits on what never completes, still ends", () => {
+  let childCancelled = false;
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          s.spawn(function* () {
+            try {
+              yield* never();
+            } catch (error) {
+              childCancelled = error instanceof CancelledError;
+              throw error;
+            }
+          });
+          yield* sleep(0); // the task starts and waits
+          s.cancel("enough");
+          s.cancel("twice is fine");
+          yield* never(); // duet hangs here
+        })
+      ),
+    (error) => error instanceof CancelledError && error.reason === "enough",
+  );
+  assert.ok(childCancelled);
+});
+
+Deno.test("a body that returns before its cancel takes effect keeps its value", () => {
+  const value = run(() =>
+    scope(function* (s) {
+      s.spawn(() => never());
+      s.cancel();
+      return "kept";
+    })
+  );
+  assert.equal(value, "kept");
+});
+
+Deno.test("a scope's timeout reaches every task; finally cleanup is bounded by it", () => {
+  const clock = new VirtualClock({ autojump: true });
+  const seen: string[] = [];
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          for (const name of ["a", "b"]) {
+            s.spawn(function* () {
+              try {
+                yield* sleep(10_000);
+              } catch (error) {
+                seen.push(`${name}: ${(error as Error).name}`);
+                throw error;
+              }
+            });
+          }
+          yield* sleep(10_000);
+        }, { timeoutMs: 100 }), { clock }),
+    (error) => error instanceof TimeoutError && /100 ms/.test(error.message),
+  );
+  assert.deepEqual(seen.sort(), ["a: TimeoutError", "b: TimeoutError"]);
+  assert.equal(clock.now(), 100);
+});
+
+Deno.test("a timeout firing while a finally block cleans up does not lose the original error", () => {
+  const clock = new VirtualClock({ autojump: true });
+  const original = new Error("original");
+  let cleanupInterrupted: unknown;
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          s.spawn(function* () {
+            yield* sleep(10);
+            throw original;
+          });
+          s.spawn(function* () {
+            try {
+              yield* never();
+            } finally {
+              try {
+                yield* sleep(1_000_000); // a cleanup slower than the deadline
+              } catch (error) {
+                cleanupInterrupted = error;
+              }
+            }
+          });
+        }, { timeoutMs: 50 }), { clock }),
+    (error) => error === original,
+  );
+  assert.ok(cleanupInterrupted instanceof TimeoutError);
+  assert.equal(clock.now(), 50);
+});
+
+Deno.test("spawn after the scope ended, or of a non-function, is a TypeError", () => {
+  let leaked: { spawn(body: () => Operation<unknown>): unknown } | undefined;
+  run(() =>
+    scope(function* (s) {
+      leaked = s;
+      assert.throws(() => s.spawn(42 as never), TypeError);
+    })
+  );
+  assert.throws(() => leaked!.spawn(() => sleep(0)), /the scope has ended|this scope has ended/);
+});
+
+Deno.test("a task spawned into a cancelled scope never runs", () => {
+  let ran = false;
+  assert.throws(() =>
+    run(() =>
+      scope(function* (s) {
+        s.cancel();
+        const late = s.spawn(function* () {
+          ran = true;
+        });
+        yield* sleep(0);
+        assert.equal(late.state, "cancelled");
+      })
+    ), CancelledError);
+  assert.equal(ran, false);
+});
+
+Deno.test("nested scopes: an inner failure travels out through the outer scope", () => {
+  const inner = new Error("inner");
+  let outerSiblingCancelled = false;
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (outer) {
+          outer.spawn(function* () {
+            try {
+              yield* never();
+            } catch (error) {
+              outerSiblingCancelled = error instanceof CancelledError;
+              throw error;
+            }
+          });
+          yield* scope(function* (s) {
+            s.spawn(function* () {
+              yield* sleep(1);
+              throw inner;
+            });
+          });
+        })
+      ),
+    (error) => error === inner,
+  );
+  assert.ok(outerSiblingCancelled);
+});
