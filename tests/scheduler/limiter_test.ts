@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { Limiter, run, scope, sleep, VirtualClock } from "../../mod.ts";
+
+Deno.test("a Limiter hands out slots in FIFO order and takes them back on dispose", () => {
+  const limiter = new Limiter(1);
+  const order: string[] = [];
+  run(() =>
+    scope(function* (s) {
+      for (const name of ["a", "b", "c"]) {
+        s.spawn(function* () {
+          using _slot = yield* limiter.acquire();
+          order.push(`${name} in`);
+          yield* sleep(1);
+          order.push(`${name} out`);
+        });
+      }
+    })
+  );
+  assert.deepEqual(order, ["a in", "a out", "b in", "b out", "c in", "c out"]);
+  assert.equal(limiter.held, 0);
+  assert.throws(() => new Limiter(-1), RangeError);
+  assert.throws(() => new Limiter(1.5), RangeError);
+});
+
+Deno.test("a waiter cancelled while queued never takes a slot", () => {
+  const limiter = new Limiter(1);
+  const got: string[] = [];
+  run(() =>
+    scope(function* (s) {
+      const holder = s.spawn(function* () {
+        using _slot = yield* limiter.acquire();
+        yield* sleep(5);
+      });
+      yield* sleep(0);
+      const quitter = s.spawn(function* () {
+        using _slot = yield* limiter.acquire();
+        got.push("quitter");
+      });
+      const patient = s.spawn(function* () {
+        using _slot = yield* limiter.acquire();
+        got.push("patient");
+      });
+      yield* sleep(1);
+      assert.equal(limiter.waiting, 2);
+      quitter.cancel();
+      yield* sleep(0);
+      assert.equal(limiter.waiting, 1);
+      yield* holder;
+      yield* patient;
+    })
+  );
+  assert.deepEqual(got, ["patient"]);
+  assert.equal(limiter.held, 0);
+});
+
+Deno.test("a waiter cancelled after it was handed a slot passes it on", () => {
+  const limiter = new Limiter(1);
+  const got: string[] = [];
+  run(() =>
+    scope(function* (s) {
+      let release!: Disposable;
+      const first = s.spawn(function* () {
+        release = yield* limiter.acquire();
+      });
+      yield* first;
+      const handed = s.spawn(function* () {
+        using _slot = yield* limiter.acquire();
+        got.push("handed");
+        yield* sleep(1000);
+      });
+      const next = s.spawn(function* () {
+        using _slot = yield* limiter.acquire();
+        got.push("next");
+      });
+      yield* sleep(0);
+      release[Symbol.dispose](); // the slot goes to `handed`, which has not run yet...
+      handed.cancel(); // ...and is cancelled before it does
+      release[Symbol.dispose](); // disposing twice gives back nothing more
+      yield* next;
+      assert.equal(limiter.held, 0);
+    })
+  );
+  // `handed` got its slot and left at its next wait; `next` got it after.
+  assert.deepEqual(got, ["handed", "next"]);
+});
+
+Deno.test("capacity may change while slots are held", () => {
+  const clock = new VirtualClock({ autojump: true });
+  const limiter = new Limiter(2);
+  let inside = 0;
+  let most = 0;
+  run(() =>
+    scope(function* (s) {
+      for (let i = 0; i < 6; i++) {
+        s.spawn(function* () {
+          using _slot = yield* limiter.acquire();
+          inside++;
+          most = Math.max(most, inside);
+          yield* sleep(10);
+          inside--;
+        });
+      }
+      yield* sleep(1);
+      assert.equal(limiter.held, 2);
+      limiter.capacity = 1; // holders keep their slots
+      assert.equal(limiter.held, 2);
+      yield* sleep(15);
+      assert.equal(limiter.held, 1);
+      limiter.capacity = 4; // waiters get slots at once
+      assert.equal(limiter.held, 4);
+    }), { clock });
+  assert.equal(most, 4);
+  assert.equal(limiter.held, 0);
+});
