@@ -6,17 +6,19 @@
  * - **Futures** you can `await`, block on with `wait()` (Atomics), or
  *   `yield*` in a task; they cross threads as live handles.
  * - **A re-entrant scheduler** whose `run()` works from sync code, even inside
- *   a running task (coming next).
+ *   a running task: generator tasks, scopes, timeouts, `pmap`, guest mode.
  *
  * @example
  * ```ts
- * import { BackgroundLoop } from "@tandem/tandem";
+ * import { BackgroundLoop, pmap, run } from "@tandem/tandem";
  * // tasks.ts: export function add(a: number, b: number) { return a + b; }
  * using loop = BackgroundLoop.start<typeof import("./tasks.ts")>(
  *   new URL("./tasks.ts", import.meta.url),
  * );
  * console.log(loop.api.add(1, 2).wait()); // 3: this thread blocked for it
  * console.log(await loop.api.add(2, 3)); // 5: the event loop kept running
+ * const sums = run(() => pmap((n: number) => loop.api.add(n, n), [1, 2, 3]));
+ * console.log(sums); // [2, 4, 6]: tasks driven from sync code
  * ```
  *
  * @module

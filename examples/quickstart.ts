@@ -1,10 +1,11 @@
 /**
- * tandem quickstart: a background loop, futures you can block on or await,
- * timeouts that reach the work, and errors that keep their shape.
+ * tandem quickstart, the three pillars: a background loop, futures you can
+ * block on or await (timeouts that reach the work, errors that keep their
+ * shape), and a re-entrant scheduler whose run() works from sync code.
  *
  *   deno task demo
  */
-import { BackgroundLoop, Future, TimeoutError } from "../mod.ts";
+import { BackgroundLoop, Future, pmap, run, sleep, type TimeoutError } from "../mod.ts";
 import type * as Tasks from "./tasks.ts";
 
 await using loop = BackgroundLoop.start<typeof Tasks>(new URL("./tasks.ts", import.meta.url));
@@ -51,3 +52,15 @@ try {
 } catch (error) {
   console.log(`no hang           wait() on a local future -> ${(error as Error).name}`);
 }
+
+// 7. The scheduler: tasks are generator functions, run() drives them from sync
+//    code, and a task may call run() again (re-entrancy).
+const names = run(function* () {
+  const inner = run(function* () {
+    yield* sleep(1);
+    return "inner run";
+  });
+  const fetched = yield* pmap((id: number) => loop.api.fetchUser(id), [1, 2, 3], { limit: 2 });
+  return [inner, ...fetched.map((u) => u.name)];
+});
+console.log(`scheduler         run(pmap(fetchUser))    -> ${names.join(", ")}`);

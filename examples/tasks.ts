@@ -38,3 +38,15 @@ export function chargeQuota(amount: number): never {
 export function settleSoon(resolve: (value: string) => void, value: string): void {
   setTimeout(() => resolve(value), 5);
 }
+
+/** A blocking, CPU-bound job: counts the primes below `n`. */
+export function countPrimes(n: number): number {
+  const composite = new Uint8Array(n);
+  let count = 0;
+  for (let i = 2; i < n; i++) {
+    if (composite[i]) continue;
+    count++;
+    for (let j = i * i; j < n; j += i) composite[j] = 1;
+  }
+  return count;
+}

@@ -97,7 +97,8 @@ export class Hub implements Blocker {
 
   /** Like `block`, without the spin: for waits that are mostly timers. */
   rest(ticket: number, ms: number): boolean {
-    return Atomics.wait(this.#doorbell, 0, ticket, ms === Infinity ? undefined : ms) !== "timed-out";
+    return Atomics.wait(this.#doorbell, 0, ticket, ms === Infinity ? undefined : ms) !==
+      "timed-out";
   }
 
   /** Wakes this thread's blocked or armed waits (used by peers and by itself). */

@@ -38,7 +38,9 @@ export function* pmap<I, R>(
   items: Iterable<I>,
   options: PmapOptions = {},
 ): Generator<unknown, R[], unknown> {
-  if (typeof fn !== "function") throw new TypeError(`pmap(): fn must be a function, got ${typeof fn}`);
+  if (typeof fn !== "function") {
+    throw new TypeError(`pmap(): fn must be a function, got ${typeof fn}`);
+  }
   const limit = options.limit ?? Infinity;
   if (!(limit >= 1) || (limit !== Infinity && !Number.isInteger(limit))) {
     throw new RangeError(`pmap(): limit must be a whole number >= 1 or Infinity, got ${limit}`);

@@ -30,10 +30,16 @@ import { type Clock, realClock } from "./virtual_clock.ts";
  */
 export function runAsync<T>(body: () => Operation<T>, options: RunOptions = {}): Task<T> {
   checkBody("runAsync", body);
-  return runHosted(body, (options.clock as Clock | undefined) ?? realClock, {
-    soon: queueMicrotask,
-    later: setImmediate,
-  }, "runAsync", () => {});
+  return runHosted(
+    body,
+    (options.clock as Clock | undefined) ?? realClock,
+    {
+      soon: queueMicrotask,
+      later: setImmediate,
+    },
+    "runAsync",
+    () => {},
+  );
 }
 
 /** What `startGuestRun` needs from the host loop. */

@@ -258,7 +258,9 @@ export class TaskScope extends CancelScope {
           { cause: error },
         ),
       );
-    } else if (error !== this.failure && typeof this.failure === "object" && this.failure !== null) {
+    } else if (
+      error !== this.failure && typeof this.failure === "object" && this.failure !== null
+    ) {
       const later = laterErrorsOf.get(this.failure);
       if (later === undefined) laterErrorsOf.set(this.failure, [error]);
       else if (!later.includes(error)) later.push(error);

@@ -26,4 +26,3 @@ export function* sleep(ms: number): Generator<unknown, void, unknown> {
   if (ms === 0) yield YIELD_POINT;
   else yield* fiber.scheduler.after(ms);
 }
-

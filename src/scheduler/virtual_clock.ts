@@ -41,7 +41,7 @@ export let detachFromClock: (clock: VirtualClock, listener: ClockListener) => vo
  * console.log(clock.now()); // 3600000
  * ```
  */
-export class VirtualClock implements Clock {
+export class VirtualClock {
   #now: number;
   readonly #listeners = new Set<ClockListener>();
   /** Jump to the next timer whenever no task can go on. */

@@ -10,9 +10,14 @@ Deno.test("pmap returns results in input order, whatever order they finish in", 
     }, [1, 2, 3, 4, 5]), { clock });
   assert.deepEqual(results, [10, 20, 30, 40, 50]);
   assert.equal(clock.now(), 99); // all ran at once
-  assert.deepEqual(run(() => pmap(function* (n: number) {
-    return n;
-  }, [])), []);
+  assert.deepEqual(
+    run(() =>
+      pmap(function* (n: number) {
+        return n;
+      }, [])
+    ),
+    [],
+  );
 });
 
 Deno.test("pmap consumes the iterable lazily and never has more than limit in flight", () => {
@@ -29,14 +34,18 @@ Deno.test("pmap consumes the iterable lazily and never has more than limit in fl
     }
   }
   const results = run(() =>
-    pmap(function* (n: number) {
-      inFlight++;
-      most = Math.max(most, inFlight);
-      yield* sleep(1 + (n % 4));
-      inFlight--;
-      finished++;
-      return n;
-    }, items(), { limit: 3 }), { clock });
+    pmap(
+      function* (n: number) {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        yield* sleep(1 + (n % 4));
+        inFlight--;
+        finished++;
+        return n;
+      },
+      items(),
+      { limit: 3 },
+    ), { clock });
   assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => i));
   assert.equal(most, 3);
   assert.throws(() => run(() => pmap(function* () {}, [1], { limit: 0 })), RangeError);
@@ -58,16 +67,20 @@ Deno.test("the first pmap error cancels the rest, is rethrown, and closes the it
   assert.throws(
     () =>
       run(() =>
-        pmap(function* (n: number) {
-          try {
-            yield* sleep(n === 2 ? 1 : 1000);
-          } catch (error) {
-            if (error instanceof CancelledError) cancelled.push(n);
-            throw error;
-          }
-          if (n === 2) throw failure;
-          return n;
-        }, items(), { limit: 4 }), { clock }),
+        pmap(
+          function* (n: number) {
+            try {
+              yield* sleep(n === 2 ? 1 : 1000);
+            } catch (error) {
+              if (error instanceof CancelledError) cancelled.push(n);
+              throw error;
+            }
+            if (n === 2) throw failure;
+            return n;
+          },
+          items(),
+          { limit: 4 },
+        ), { clock }),
     (error) => error === failure,
   );
   assert.deepEqual(cancelled.sort(), [0, 1, 3]);
@@ -76,10 +89,14 @@ Deno.test("the first pmap error cancels the rest, is rethrown, and closes the it
 
 Deno.test("pstarmap spreads each item as arguments", () => {
   const results = run(() =>
-    pstarmap(function* (a: number, b: string) {
-      yield* sleep(0);
-      return `${b}${a}`;
-    }, [[1, "x"], [2, "y"]] as [number, string][], { limit: 1 })
+    pstarmap(
+      function* (a: number, b: string) {
+        yield* sleep(0);
+        return `${b}${a}`;
+      },
+      [[1, "x"], [2, "y"]] as [number, string][],
+      { limit: 1 },
+    )
   );
   assert.deepEqual(results, ["x1", "y2"]);
   assert.throws(() => run(() => pstarmap(null as never, [])), TypeError);

@@ -183,7 +183,8 @@ Deno.test("deadlock: run throws DeadlockError naming what the tasks wait on", ()
       run(function* () {
         yield* Future.from(new Promise(() => {}));
       }),
-    (error) => error instanceof DeadlockError && /Promise of this thread.*runAsync/.test(error.message),
+    (error) =>
+      error instanceof DeadlockError && /Promise of this thread.*runAsync/.test(error.message),
   );
   assert.throws(
     () =>
