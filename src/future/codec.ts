@@ -25,6 +25,29 @@ import { Future, resolvers } from "./future.ts";
 import { reviveFuture, type Route, settleShared, type SharedRef, shareFuture } from "./shared.ts";
 
 const MARK = "\u0000tandem";
+
+/**
+ * Objects that live in shared memory (Event, Queue, Semaphore, ...) cross
+ * threads as their buffer; the other side revives a copy over the same
+ * memory with the reviver registered for their kind.
+ */
+export const shareables: WeakMap<object, () => SharedState> = new WeakMap();
+
+/** What a shareable object sends. */
+export interface SharedState {
+  kind: string;
+  buffer: SharedArrayBuffer;
+}
+
+const revivers = new Map<string, (buffer: SharedArrayBuffer) => unknown>();
+
+/** Registers how to revive a shareable kind on this thread. */
+export function registerShareable(
+  kind: string,
+  revive: (buffer: SharedArrayBuffer) => unknown,
+): void {
+  revivers.set(kind, revive);
+}
 const BOX_BYTES = 4096;
 const MAX_PLAIN_DEPTH = 64;
 
@@ -117,6 +140,12 @@ class Encoder {
       return seen;
     }
     if (object instanceof Future) return this.#remember(object, this.#future(object, undefined));
+    const share = shareables.get(object);
+    if (share !== undefined) {
+      this.json = false;
+      const { kind, buffer } = share();
+      return this.#remember(object, this.#mark("shared", { type: kind, buffer }));
+    }
     if (object instanceof Error) return this.#error(object, path);
     if (Array.isArray(object)) {
       const copy: unknown[] = new Array(object.length);
@@ -300,6 +329,17 @@ class Decoder {
         const view = new Type(buffer, marker.offset, marker.length);
         this.#seen.set(marker, view);
         return view;
+      }
+      case "shared": {
+        const revive = revivers.get(marker.type as string);
+        if (revive === undefined) {
+          throw new TypeError(
+            `tandem: no reviver for shared ${String(marker.type)} on this thread`,
+          );
+        }
+        const shared = revive(marker.buffer as SharedArrayBuffer);
+        this.#seen.set(marker, shared);
+        return shared;
       }
       default: {
         // future, resolve, reject

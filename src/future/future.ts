@@ -63,6 +63,8 @@ export interface FutureLink {
   cancelled?(error: CancelledError): void;
   /** An error to throw from `wait()` when nothing can settle the future any more. */
   stalled(): Error | undefined;
+  /** `wait()` is about to throw (timeout, stall): a request behind the future may withdraw. */
+  gaveUp?(): void;
 }
 
 // Stored without T, so that Future<T> stays assignable to Future<unknown>.
@@ -265,14 +267,20 @@ export class Future<T> implements Waitable<T> {
       blocker.pump();
       if (this.#state >= FULFILLED) return this.#outcome();
       const stalled = link.stalled();
-      if (stalled) throw stalled;
+      if (stalled) {
+        link.gaveUp?.();
+        throw stalled;
+      }
       const now = performance.now();
       const deadline = link.deadline ?? Infinity;
       if (now >= deadline) {
         link.expire?.();
         continue;
       }
-      if (now >= until) throw new TimeoutError(`wait() timed out after ${timeoutMs} ms`);
+      if (now >= until) {
+        link.gaveUp?.();
+        throw new TimeoutError(`wait() timed out after ${timeoutMs} ms`);
+      }
       blocker.block(ticket, Math.min(until, deadline) - now);
     }
   }

@@ -15,6 +15,7 @@ import { Future, internals, REJECTED } from "../future/future.ts";
 import { Channel } from "./channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
 import { hub } from "./hub.ts";
+import { threads } from "./threads.ts";
 import type { WorkerInit } from "./worker_host.ts";
 
 /** Options of {@linkcode BackgroundLoop.start}. */
@@ -147,8 +148,13 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
         name: workers > 1 ? `${name}#${i}` : name,
       });
       const { port1, port2 } = new MessageChannel();
-      const doorbell = new SharedArrayBuffer(4);
-      const { channel, ends } = Channel.open(threadHub, port1, port2, doorbell);
+      const directory = threads();
+      const slot = directory.allocate();
+      const bell = slot >= 0
+        ? directory.bell(slot)
+        : { buffer: new SharedArrayBuffer(4), offset: 0 };
+      const { channel, ends } = Channel.open(threadHub, port1, port2, bell);
+      channel.onGone = () => directory.markDead(slot); // its semaphore permits go back
       worker.onerror = (event) => {
         event.preventDefault();
         channel.peerGone(
@@ -156,7 +162,13 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
           event.error ?? event.message,
         );
       };
-      const init: WorkerInit = { ends, doorbell, module: url?.href };
+      const init: WorkerInit = {
+        ends,
+        directory: directory.buffer,
+        slot,
+        bell,
+        module: url?.href,
+      };
       worker.postMessage(init, [port2]);
       core.channels.push(channel);
       core.workers.push(worker);

@@ -19,6 +19,7 @@ import { LoopClosedError, TimeoutError, WorkerCrashedError } from "../errors.ts"
 import { decode, encode, type Encoded } from "../future/codec.ts";
 import { FULFILLED, Future, type FutureLink, internals, REJECTED } from "../future/future.ts";
 import { type Route, settleMessage } from "../future/shared.ts";
+import type { Bell } from "./threads.ts";
 import type { Hub, Pumped } from "./hub.ts";
 import { createRing, Ring, type RingBuffer } from "./ring.ts";
 
@@ -43,7 +44,7 @@ export interface ChannelEnds {
   down: RingBuffer;
   up: RingBuffer;
   state: SharedArrayBuffer;
-  parentDoorbell: SharedArrayBuffer;
+  parentBell: Bell;
   port: MessagePort;
 }
 
@@ -87,7 +88,7 @@ export class Channel implements Pumped, Route {
     hub: Hub,
     port: MessagePort,
     peerPort: MessagePort,
-    workerDoorbell: SharedArrayBuffer,
+    workerBell: Bell,
   ): {
     channel: Channel;
     ends: ChannelEnds;
@@ -96,22 +97,22 @@ export class Channel implements Pumped, Route {
       down: createRing(),
       up: createRing(),
       state: new SharedArrayBuffer(16),
-      parentDoorbell: hub.doorbellBuffer,
+      parentBell: hub.bell,
       port: peerPort,
     };
-    return { channel: new Channel(hub, ends, port, workerDoorbell, true), ends };
+    return { channel: new Channel(hub, ends, port, workerBell, true), ends };
   }
 
   /** The worker's side, from the ends the parent sent. */
   static accept(hub: Hub, ends: ChannelEnds): Channel {
-    return new Channel(hub, ends, ends.port, ends.parentDoorbell, false);
+    return new Channel(hub, ends, ends.port, ends.parentBell, false);
   }
 
   private constructor(
     hub: Hub,
     ends: ChannelEnds,
     port: MessagePort,
-    peerDoorbell: SharedArrayBuffer,
+    peerBell: Bell,
     isParent: boolean,
   ) {
     this.#hub = hub;
@@ -120,7 +121,7 @@ export class Channel implements Pumped, Route {
     this.#in = new Ring(isParent ? ends.up : ends.down);
     this.#port = port;
     this.#state = new Int32Array(ends.state);
-    this.#peerDoorbell = new Int32Array(peerDoorbell);
+    this.#peerDoorbell = new Int32Array(peerBell.buffer, peerBell.offset, 1);
     this.#startDeadline = performance.now() + START_TIMEOUT_MS;
     hub.channels.add(this);
   }

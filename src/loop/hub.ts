@@ -17,6 +17,7 @@
 
 import type { Blocker } from "../future/future.ts";
 import { pendingShared } from "../future/shared.ts";
+import { type Bell, ownBell } from "./threads.ts";
 
 /** What a hub pumps. */
 export interface Pumped {
@@ -33,19 +34,20 @@ const SPIN_FLOOR = SPIN_PROBE >> 3; // a spin shrunk below this stops
 
 /** One thread's doorbell and channels. */
 export class Hub implements Blocker {
-  readonly doorbellBuffer: SharedArrayBuffer;
+  /** Where peers ring this thread. */
+  readonly bell: Bell;
   readonly #doorbell: Int32Array;
   readonly channels: Set<Pumped> = new Set();
   #armed = false;
   #spin = SPIN_PROBE;
   #blocks = 0;
-  #pumping = false;
+  readonly #draining = new Set<Pumped>();
   /** True while a blocking wait pumps: incoming calls must wait their turn. */
   nested = false;
 
-  constructor(doorbell: SharedArrayBuffer = new SharedArrayBuffer(4)) {
-    this.doorbellBuffer = doorbell;
-    this.#doorbell = new Int32Array(doorbell);
+  constructor(bell: Bell) {
+    this.bell = bell;
+    this.#doorbell = new Int32Array(bell.buffer, bell.offset, 1);
   }
 
   ticket(): number {
@@ -64,12 +66,16 @@ export class Hub implements Blocker {
   }
 
   protected drainAll(): void {
-    if (this.#pumping) return; // a callback run by a drain blocked: the outer drain goes on
-    this.#pumping = true;
-    try {
-      for (const channel of this.channels) channel.drain();
-    } finally {
-      this.#pumping = false;
+    // A callback run by a drain may block and pump again: what is being
+    // drained further out is skipped (its outer drain goes on afterwards).
+    for (const channel of this.channels) {
+      if (this.#draining.has(channel)) continue;
+      this.#draining.add(channel);
+      try {
+        channel.drain();
+      } finally {
+        this.#draining.delete(channel);
+      }
     }
   }
 
@@ -148,7 +154,7 @@ let current: Hub | undefined;
 
 /** This thread's hub (made on first use: importing tandem allocates nothing). */
 export function hub(): Hub {
-  return current ??= new Hub();
+  return current ??= new Hub(ownBell());
 }
 
 /** This thread's hub if anything made one: nothing crossed threads otherwise. */

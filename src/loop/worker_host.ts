@@ -22,11 +22,19 @@ import { Future } from "../future/future.ts";
 import { CallContext, runAsCall } from "./current_signal.ts";
 import { Channel, type ChannelEnds } from "./channel.ts";
 import { Hub, installHub } from "./hub.ts";
+import { type Bell, joinDirectory } from "./threads.ts";
+// Shared primitives may arrive as arguments: their revivers must be known here.
+import "../primitives/event.ts";
+import "../primitives/queue.ts";
+import "../primitives/semaphore.ts";
 
 /** What the parent sends first. */
 export interface WorkerInit {
   ends: ChannelEnds;
-  doorbell: SharedArrayBuffer;
+  /** The thread directory, this worker's slot in it, and its doorbell. */
+  directory: SharedArrayBuffer;
+  slot: number;
+  bell: Bell;
   module: string | undefined;
 }
 
@@ -273,7 +281,8 @@ Deno.exit = ((code?: number) => {
 workerScope.onmessage = (event: MessageEvent<WorkerInit>) => {
   workerScope.onmessage = null;
   const init = event.data;
-  hub = new ServingHub(init.doorbell);
+  joinDirectory(init.directory, init.slot);
+  hub = new ServingHub(init.bell);
   installHub(hub);
   defaultModule = init.module;
   channel = Channel.accept(hub, init.ends);

@@ -594,6 +594,7 @@ export class Scheduler implements ClockListener {
       if (stalled === undefined) linked = true;
       else {
         this.interrupt(fiber, stalled, false);
+        link.gaveUp?.();
         delivered = true;
       }
     }

@@ -1,0 +1,315 @@
+/**
+ * `Queue<T>`: FIFO across threads, in shared memory.
+ *
+ * @module
+ */
+
+import { deserialize, serialize } from "node:v8";
+import { QueueClosedError } from "../errors.ts";
+import { isPlain, registerShareable } from "../future/codec.ts";
+import { Future, internals } from "../future/future.ts";
+import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
+
+const CLOSED = FIRST_WORD;
+const COUNT = FIRST_WORD + 1;
+const HEAD = FIRST_WORD + 2; // in units
+const USED = FIRST_WORD + 3; // units
+const CAPACITY = FIRST_WORD + 4; // items; -1: no limit
+const UNITS = FIRST_WORD + 5; // size of the data area, in UTF-16 units
+const WORDS = FIRST_WORD + 6;
+
+const JSON_ITEM = 0;
+const V8_ITEM = 1;
+const HEADER_UNITS = 3; // length (2 units) + kind
+/** Default size of a queue's data area: 4 MiB. */
+const DEFAULT_BYTES = 4 << 20;
+
+/** Options of a {@linkcode Queue}. */
+export interface QueueOptions {
+  /** At most this many items; `put` waits for room (default: no limit). */
+  capacity?: number;
+  /**
+   * Size of the shared memory that holds the items (default 4 MiB): `put`
+   * also waits while it is full, and an item larger than it is refused.
+   */
+  bytes?: number;
+}
+
+interface Encoded {
+  kind: number;
+  units: Uint16Array | string;
+  length: number;
+}
+
+/**
+ * A FIFO queue in shared memory: every copy (pass it to background calls)
+ * is the same queue, and items keep structured-clone semantics. `put` and
+ * `get` return futures (`await`, `wait(timeoutMs)`, `yield*`); `put` waits
+ * for room in a bounded queue. After `close()`, consumers drain what is left
+ * and then `get()` fails with `QueueClosedError`; `put()` fails at once. It
+ * is async-iterable until closed and drained. Nothing is lost or duplicated
+ * with many producers and consumers on many threads.
+ *
+ * @example
+ * ```ts
+ * import { Queue } from "@tandem/tandem";
+ * const queue = new Queue<number>({ capacity: 10 });
+ * queue.put(1);
+ * queue.put(2);
+ * queue.close();
+ * for await (const item of queue) console.log(item); // 1, then 2
+ * ```
+ */
+export class Queue<T> implements AsyncIterable<T> {
+  readonly #core: SharedCore;
+  readonly #words: Int32Array;
+  readonly #data: Uint16Array;
+  readonly #units: number;
+  readonly #putters: { future: Future<void>; item: Encoded }[] = [];
+  readonly #getters: Future<T>[] = [];
+
+  /** A new, empty queue. */
+  constructor(options: QueueOptions = {}) {
+    const capacity = options.capacity ?? Infinity;
+    if (!(capacity >= 1) || (capacity !== Infinity && !Number.isInteger(capacity))) {
+      throw new RangeError(`Queue: capacity must be a whole number >= 1, got ${capacity}`);
+    }
+    const bytes = options.bytes ?? DEFAULT_BYTES;
+    if (!(bytes >= 64) || !Number.isInteger(bytes)) {
+      throw new RangeError(`Queue: bytes must be a whole number >= 64, got ${bytes}`);
+    }
+    const units = bytes >> 1;
+    this.#core = new SharedCore(this, "Queue", WORDS + Math.ceil(units / 2), () => this.#poll());
+    const words = this.#words = this.#core.words;
+    if (this.#core.fresh) {
+      words[UNITS] = units;
+      words[CAPACITY] = capacity === Infinity ? -1 : capacity;
+    }
+    this.#units = words[UNITS];
+    this.#data = new Uint16Array(words.buffer, WORDS * 4, this.#units);
+  }
+
+  static {
+    registerShareable("Queue", (buffer) => SharedCore.revive(buffer, () => new Queue()));
+  }
+
+  /** Items in the queue now. */
+  get size(): number {
+    return Atomics.load(this.#words, COUNT);
+  }
+
+  /** True once `close()` was called (items may be left to get). */
+  get closed(): boolean {
+    return Atomics.load(this.#words, CLOSED) === 1;
+  }
+
+  /**
+   * Adds `value` at the end; the future settles once it is in the queue.
+   * Fails with `QueueClosedError` when the queue is closed, and with a
+   * `DataCloneError` or `RangeError` for a value that cannot be stored.
+   */
+  put(value: T): Future<void> {
+    let item: Encoded;
+    try {
+      item = encodeItem(value);
+    } catch (error) {
+      return Future.reject(error);
+    }
+    if (HEADER_UNITS + item.length > this.#units) {
+      return Future.reject(
+        new RangeError(
+          `Queue.put: the item needs ${
+            2 * (HEADER_UNITS + item.length)
+          } bytes, more than the queue's ${2 * this.#units}; give the queue more bytes`,
+        ),
+      );
+    }
+    if (this.#putters.length === 0) {
+      const done = this.#tryPut(item);
+      if (done !== undefined) {
+        this.#poll(); // a getter of this thread may go on now
+        return done;
+      }
+    }
+    const future = this.#core.addWaiter<void>("Queue.put()");
+    this.#putters.push({ future, item });
+    future.onDone(() => removeWhere(this.#putters, (p) => p.future === future));
+    this.#poll();
+    return future;
+  }
+
+  /** Takes the first item; waits while the queue is empty and open. */
+  get(): Future<T> {
+    if (this.#getters.length === 0) {
+      const done = this.#tryGet();
+      if (done !== undefined) {
+        this.#poll(); // a putter of this thread may go on now
+        return done;
+      }
+    }
+    const future = this.#core.addWaiter<T>("Queue.get()");
+    this.#getters.push(future);
+    future.onDone(() => removeWhere(this.#getters, (g) => g === future));
+    this.#poll();
+    return future;
+  }
+
+  /** Closes the queue: consumers may drain what is left; producers fail. */
+  close(): void {
+    this.#core.lock();
+    const was = this.#words[CLOSED];
+    this.#words[CLOSED] = 1;
+    this.#core.unlock();
+    if (was === 0) {
+      this.#poll();
+      this.#core.ringWaiters();
+    }
+  }
+
+  /** Gets items until the queue is closed and drained. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      try {
+        yield await this.get();
+      } catch (error) {
+        if (error instanceof QueueClosedError) return;
+        throw error;
+      }
+    }
+  }
+
+  /** A settled future if the put could be done now (or can never be). */
+  #tryPut(item: Encoded): Future<void> | undefined {
+    const core = this.#core;
+    const words = this.#words;
+    core.lock();
+    if (words[CLOSED] === 1) {
+      core.unlock();
+      return Future.reject(new QueueClosedError("Queue.put: the queue is closed"));
+    }
+    const need = HEADER_UNITS + item.length;
+    const capacity = words[CAPACITY];
+    if ((capacity >= 0 && words[COUNT] >= capacity) || words[USED] + need > this.#units) {
+      core.unlock();
+      return undefined;
+    }
+    this.#write(item, need);
+    core.unlock();
+    core.ringWaiters();
+    return Future.resolve(undefined);
+  }
+
+  #tryGet(): Future<T> | undefined {
+    const core = this.#core;
+    const words = this.#words;
+    core.lock();
+    if (words[COUNT] === 0) {
+      const closed = words[CLOSED] === 1;
+      core.unlock();
+      return closed
+        ? Future.reject(new QueueClosedError("Queue.get: the queue is closed and empty"))
+        : undefined;
+    }
+    const value = this.#read();
+    core.unlock();
+    core.ringWaiters();
+    return Future.resolve(value);
+  }
+
+  #write(item: Encoded, need: number): void {
+    const words = this.#words;
+    const data = this.#data;
+    const units = this.#units;
+    let at = (words[HEAD] + words[USED]) % units;
+    const put = (unit: number) => {
+      data[at] = unit;
+      at = at + 1 === units ? 0 : at + 1;
+    };
+    put(item.length >>> 16);
+    put(item.length & 0xffff);
+    put(item.kind);
+    const source = item.units;
+    if (typeof source === "string") {
+      for (let i = 0; i < source.length; i++) put(source.charCodeAt(i));
+    } else for (let i = 0; i < source.length; i++) put(source[i]);
+    words[USED] += need;
+    words[COUNT]++;
+  }
+
+  #read(): T {
+    const words = this.#words;
+    const data = this.#data;
+    const units = this.#units;
+    let at = words[HEAD];
+    const take = () => {
+      const unit = data[at];
+      at = at + 1 === units ? 0 : at + 1;
+      return unit;
+    };
+    const length = (take() << 16) | take();
+    const kind = take();
+    const start = at;
+    let value: unknown;
+    if (kind === JSON_ITEM) {
+      let text = "";
+      for (let from = start, left = length; left > 0;) {
+        const run = Math.min(left, units - from, 8192);
+        text += String.fromCharCode.apply(null, data.subarray(from, from + run) as never);
+        left -= run;
+        from = (from + run) % units;
+      }
+      value = JSON.parse(text);
+    } else {
+      const bytes = new Uint8Array(length * 2);
+      for (let i = 0; i < length; i++) {
+        const unit = data[(start + i) % units];
+        bytes[2 * i] = unit >> 8;
+        bytes[2 * i + 1] = unit & 0xff;
+      }
+      const byteLength = (bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]) >>> 0;
+      value = deserialize(bytes.subarray(4, 4 + byteLength));
+    }
+    words[HEAD] = (start + length) % units;
+    words[USED] -= HEADER_UNITS + length;
+    words[COUNT]--;
+    return value as T;
+  }
+
+  #poll(): void {
+    while (this.#putters.length > 0) {
+      const { future, item } = this.#putters[0];
+      const done = this.#tryPut(item);
+      if (done === undefined) break;
+      const outcome = internals.outcome(done as Future<unknown>)!;
+      internals.settle(future as Future<unknown>, outcome.state, outcome.value);
+    }
+    while (this.#getters.length > 0) {
+      const future = this.#getters[0];
+      const done = this.#tryGet();
+      if (done === undefined) break;
+      const outcome = internals.outcome(done as Future<unknown>)!;
+      internals.settle(future as Future<unknown>, outcome.state, outcome.value);
+    }
+  }
+}
+
+function encodeItem(value: unknown): Encoded {
+  if (isPlain(value)) {
+    const text = JSON.stringify(value);
+    return { kind: JSON_ITEM, units: text, length: text.length };
+  }
+  const bytes = serialize(value);
+  const withLength = new Uint8Array(4 + bytes.length + (bytes.length % 2));
+  new DataView(withLength.buffer).setUint32(0, bytes.length);
+  withLength.set(bytes, 4);
+  const units = new Uint16Array(withLength.length / 2);
+  for (let i = 0; i < units.length; i++) {
+    units[i] = (withLength[2 * i] << 8) | withLength[2 * i + 1];
+  }
+  return { kind: V8_ITEM, units, length: units.length };
+}
+
+function removeWhere<X>(list: X[], match: (x: X) => boolean): void {
+  const at = list.findIndex(match);
+  if (at >= 0) list.splice(at, 1);
+}
