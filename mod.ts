@@ -61,3 +61,6 @@ export { Event } from "./src/primitives/event.ts";
 export { Queue } from "./src/primitives/queue.ts";
 export type { QueueOptions } from "./src/primitives/queue.ts";
 export { Semaphore } from "./src/primitives/semaphore.ts";
+export { getLoop } from "./src/loop/get_loop.ts";
+export type { InheritedLoop } from "./src/loop/get_loop.ts";
+export { defaultExecutor, toThread } from "./src/loop/default_executor.ts";

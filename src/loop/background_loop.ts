@@ -16,6 +16,11 @@ import { Channel } from "./channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
 import { hub } from "./hub.ts";
 import { threads } from "./threads.ts";
+import { type InheritedLoop, loopsToInherit, registerLoop, unregisterLoop } from "./get_loop.ts";
+import { callUp, forwardingHandler } from "./upstream.ts";
+
+/** Makes a handle on a loop an ancestor thread registered (see `getLoop`). @internal */
+export let inheritedLoop: (info: InheritedLoop) => BackgroundLoop;
 import type { WorkerInit } from "./worker_host.ts";
 
 /** Options of {@linkcode BackgroundLoop.start}. */
@@ -52,6 +57,8 @@ class LoopCore {
   readonly channels: Channel[] = [];
   readonly workers: Worker[] = [];
   closing: Future<void> | undefined = undefined;
+  /** For a loop an ancestor thread registered: its name, and calls go up. */
+  via: string | undefined = undefined;
 
   constructor(
     readonly module: URL | undefined,
@@ -102,6 +109,19 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   private constructor(core: LoopCore, options: CallOptions) {
     this.#core = core;
     this.#options = options;
+  }
+
+  static {
+    inheritedLoop = (info) => {
+      const core = new LoopCore(
+        info.module === undefined ? undefined : new URL(info.module),
+        info.name,
+        info.taskTypes && new Set(info.taskTypes),
+        0,
+      );
+      core.via = info.name;
+      return new BackgroundLoop(core, {});
+    };
   }
 
   /**
@@ -155,6 +175,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
         : { buffer: new SharedArrayBuffer(4), offset: 0 };
       const { channel, ends } = Channel.open(threadHub, port1, port2, bell);
       channel.onGone = () => directory.markDead(slot); // its semaphore permits go back
+      channel.handler = forwardingHandler();
       worker.onerror = (event) => {
         event.preventDefault();
         channel.peerGone(
@@ -168,17 +189,30 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
         slot,
         bell,
         module: url?.href,
+        loops: loopsToInherit(),
       };
       worker.postMessage(init, [port2]);
       core.channels.push(channel);
       core.workers.push(worker);
     }
-    return new BackgroundLoop<M>(core, {});
+    const loop = new BackgroundLoop<M>(core, {});
+    if (options.name !== undefined) registerLoop(options.name, loop as BackgroundLoop);
+    return loop;
   }
 
   /** The loop's name (given, or the module's file name). */
   get name(): string {
     return this.#core.name;
+  }
+
+  /** The module it serves, if it was started with one. */
+  get module(): URL | undefined {
+    return this.#core.module;
+  }
+
+  /** The task types its guard takes, if it has a guard. */
+  get taskTypes(): string[] | undefined {
+    return this.#core.taskTypes && [...this.#core.taskTypes];
   }
 
   /** True once `close()` was called. */
@@ -233,11 +267,15 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
         ),
       );
     }
+    const timeoutMs = this.#options.timeoutMs ?? core.timeoutMs;
+    if (core.via !== undefined) {
+      const rest = `${taskType ?? ""}\u0001${target.wire}`;
+      return callUp("loop", core.via, rest, args, target.label, timeoutMs, signal) as Future<R>;
+    }
     const channel = core.pick();
     if (channel === undefined) {
       return Future.reject(core.channels[0].goneError());
     }
-    const timeoutMs = this.#options.timeoutMs ?? core.timeoutMs;
     return channel.call(target.wire, args, target.label, timeoutMs, signal) as Future<R>;
   }
 
@@ -341,6 +379,11 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       }
     }
     if (core.closing) return core.closing;
+    if (core.via !== undefined) {
+      // A handle on an ancestor's loop: closing it here only drops the handle.
+      return core.closing = Future.resolve(undefined);
+    }
+    unregisterLoop(core.name, this as BackgroundLoop);
     const { future, resolve } = Future.withResolvers<void>();
     core.closing = future;
     internals.setLink(future as Future<unknown>, { blocker: hub(), stalled: () => undefined });

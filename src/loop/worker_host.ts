@@ -23,6 +23,8 @@ import { CallContext, runAsCall } from "./current_signal.ts";
 import { Channel, type ChannelEnds } from "./channel.ts";
 import { Hub, installHub } from "./hub.ts";
 import { type Bell, joinDirectory } from "./threads.ts";
+import { type InheritedLoop, inheritLoops } from "./get_loop.ts";
+import { setParent } from "./upstream.ts";
 // Shared primitives may arrive as arguments: their revivers must be known here.
 import "../primitives/event.ts";
 import "../primitives/queue.ts";
@@ -36,6 +38,8 @@ export interface WorkerInit {
   slot: number;
   bell: Bell;
   module: string | undefined;
+  /** The loops this worker can reach by name (see `getLoop`). */
+  loops: InheritedLoop[];
 }
 
 const HOT_MS = 2;
@@ -286,6 +290,8 @@ workerScope.onmessage = (event: MessageEvent<WorkerInit>) => {
   installHub(hub);
   defaultModule = init.module;
   channel = Channel.accept(hub, init.ends);
+  setParent(channel);
+  inheritLoops(init.loops);
   channel.handler = handler;
   channel.onGone = stop;
   if (defaultModule !== undefined) load(defaultModule);

@@ -1,0 +1,84 @@
+/**
+ * The thread's default loop, `defaultExecutor()` and `toThread()`
+ * (aiofutures' global executor and `sync_to_async`).
+ *
+ * @module
+ */
+
+import type { Future } from "../future/future.ts";
+import { BackgroundLoop } from "./background_loop.ts";
+import type { Executor, FunctionRef } from "./executor.ts";
+
+/** The default loop closes after this long without calls, so that it never keeps a program alive. */
+const IDLE_CLOSE_MS = 250;
+
+let loop: BackgroundLoop | undefined;
+let pending = 0;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** The default loop of this thread, started on first use. */
+export function defaultLoop(): BackgroundLoop {
+  if (loop === undefined || loop.closed) {
+    const workers = Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1);
+    loop = BackgroundLoop.start(undefined, { name: "default", workers });
+  }
+  return loop;
+}
+
+function track<R>(future: Future<R>): Future<R> {
+  pending++;
+  if (idleTimer !== undefined) {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+  }
+  future.onDone(() => {
+    if (--pending > 0) return;
+    // Workers keep a program alive: close the loop when it has been idle a
+    // while (the timer does not keep the program alive either).
+    const timer = idleTimer = setTimeout(() => {
+      idleTimer = undefined;
+      if (pending === 0) loop?.close();
+    }, IDLE_CLOSE_MS);
+    Deno.unrefTimer(timer as unknown as number);
+  });
+  return future;
+}
+
+const executor: Executor = {
+  submit: <R>(fn: FunctionRef, ...args: unknown[]) => track(defaultLoop().submit<R>(fn, ...args)),
+  map: <R>(fn: FunctionRef, items: Iterable<unknown>, options?: { limit?: number }) =>
+    track(defaultLoop().map<R>(fn, items, options)),
+  shutdown: (options?: { cancelPending?: boolean }) => defaultLoop().shutdown(options),
+};
+
+/**
+ * This thread's default executor: a loop started on first use, serving
+ * functions named by `URL#export`, with one worker per core but one. It
+ * never keeps the program alive: its workers stop 250 ms after the last
+ * call settled (and start again at the next one).
+ *
+ * @example
+ * ```ts
+ * import { defaultExecutor } from "@tandem/tandem";
+ * const sum = await defaultExecutor().submit<number>(new URL("./tasks.ts#add", import.meta.url), 1, 2);
+ * ```
+ */
+export function defaultExecutor(): Executor {
+  return executor;
+}
+
+/**
+ * Runs a blocking function on a helper worker (the default executor) and
+ * returns a `Future` of its result, so that the calling thread (a loop's
+ * worker, say) keeps serving meanwhile: aiofutures' `sync_to_async`.
+ *
+ * @example
+ * ```ts
+ * import { toThread } from "@tandem/tandem";
+ * // in a served async function:
+ * const digest = await toThread<string>(new URL("./hash.ts#slowHash", import.meta.url), "data");
+ * ```
+ */
+export function toThread<R>(fn: FunctionRef, ...args: unknown[]): Future<R> {
+  return executor.submit<R>(fn, ...args);
+}
