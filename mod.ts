@@ -62,5 +62,4 @@ export { Queue } from "./src/primitives/queue.ts";
 export type { QueueOptions } from "./src/primitives/queue.ts";
 export { Semaphore } from "./src/primitives/semaphore.ts";
 export { getLoop } from "./src/loop/get_loop.ts";
-export type { InheritedLoop } from "./src/loop/get_loop.ts";
 export { defaultExecutor, toThread } from "./src/loop/default_executor.ts";

@@ -30,7 +30,7 @@ Deno.test("named loops: register, look up, create on demand, unregister on close
 });
 
 Deno.test("a worker reaches the loops its ancestors registered; calls reach the same loop", async () => {
-  await using shared = BackgroundLoop.start(TASKS, { name: "shared", taskTypes: ["cpu"] });
+  await using _shared = BackgroundLoop.start(TASKS, { name: "shared", taskTypes: ["cpu"] });
   await using child = BackgroundLoop.start<typeof Named>(NAMED);
   assert.equal(await child.api.lookUp("shared"), "shared");
   assert.equal(await child.api.lookUp("unknown"), "LoopNotFoundError");
