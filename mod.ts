@@ -63,3 +63,5 @@ export type { QueueOptions } from "./src/primitives/queue.ts";
 export { Semaphore } from "./src/primitives/semaphore.ts";
 export { getLoop } from "./src/loop/get_loop.ts";
 export { defaultExecutor, toThread } from "./src/loop/default_executor.ts";
+export { ControlClient, ControlHost } from "./src/primitives/control.ts";
+export type { ControlHandlers } from "./src/primitives/control.ts";

@@ -29,6 +29,7 @@ import { setParent } from "./upstream.ts";
 import "../primitives/event.ts";
 import "../primitives/queue.ts";
 import "../primitives/semaphore.ts";
+import "../primitives/control.ts";
 
 /** What the parent sends first. */
 export interface WorkerInit {

@@ -1,0 +1,200 @@
+/**
+ * Control inversion: `ControlHost` and `ControlClient` (threaded_async's
+ * Server and Client).
+ *
+ * @module
+ */
+
+import { LoopClosedError, LoopNotFoundError, TimeoutError } from "../errors.ts";
+import { registerShareable, shareables } from "../future/codec.ts";
+import { FULFILLED, Future, internals, REJECTED } from "../future/future.ts";
+import { hub } from "../loop/hub.ts";
+import { threadIndex } from "../loop/threads.ts";
+import { callUp, hasParent, onForwarded } from "../loop/upstream.ts";
+
+/** The handlers of a {@linkcode ControlHost}: functions by name. */
+// deno-lint-ignore no-explicit-any
+export type ControlHandlers = Record<string, (...args: any[]) => unknown>;
+type Handlers = ControlHandlers;
+
+const SLOT = 0;
+const SERIAL = 1;
+const CLOSED = 2;
+
+const hosts = new Map<string, ControlHost<Handlers>>();
+let serials = 0;
+
+interface Request {
+  name: string;
+  args: unknown[];
+  answer: Future<unknown>;
+}
+
+/**
+ * Runs handlers on this thread, when this thread says so: background code
+ * calls `await host.client.call("name", ...args)`, and the request waits
+ * until this thread calls {@linkcode ControlHost.process}, which runs the
+ * handler here and answers. For games and simulations that step background
+ * code. Pass `host.client` to background calls (to workers this thread
+ * started, or their descendants).
+ *
+ * @example
+ * ```ts
+ * import { ControlHost } from "@tandem/tandem";
+ * using host = new ControlHost({ add: (a: number, b: number) => a + b });
+ * const answer = host.client.call("add", 1, 2); // from a worker, usually
+ * console.log(host.process(), await answer); // 1 3
+ * ```
+ */
+export class ControlHost<H extends ControlHandlers> implements Disposable {
+  /** Hand this to background code: its calls wait for `process()`. */
+  readonly client: ControlClient<H>;
+  readonly #handlers: H;
+  readonly #requests: Request[] = [];
+  readonly #id: string;
+  readonly #state: Int32Array;
+  #arrived: Future<void> | undefined;
+
+  /** `handlers`: the functions clients may call, by name. */
+  constructor(handlers: H) {
+    if (typeof handlers !== "object" || handlers === null) {
+      throw new TypeError("ControlHost: handlers must be an object of functions");
+    }
+    this.#handlers = handlers;
+    const buffer = new SharedArrayBuffer(12);
+    this.#state = new Int32Array(buffer);
+    this.#state[SLOT] = threadIndex();
+    this.#state[SERIAL] = ++serials;
+    this.#id = `${this.#state[SLOT]}:${this.#state[SERIAL]}`;
+    hosts.set(this.#id, this as unknown as ControlHost<Handlers>);
+    this.client = new ControlClient<H>(buffer);
+  }
+
+  /** Requests waiting for `process()`. */
+  get waiting(): number {
+    return this.#requests.length;
+  }
+
+  /**
+   * Answers up to `max` waiting requests (default: all) by running their
+   * handlers on this thread, and returns how many it answered. With
+   * `timeoutMs`, it first blocks up to that long for a request when none
+   * waits. A handler may return a value, throw (the client's call fails with
+   * that error) or return a `Future` to answer later.
+   */
+  process(options: { timeoutMs?: number; max?: number } = {}): number {
+    const { timeoutMs = 0, max = Infinity } = options;
+    if (this.closed) throw new LoopClosedError("ControlHost.process: the host is closed");
+    if (this.#requests.length === 0 && timeoutMs > 0) {
+      const arrived = this.#arrived = new Future<void>();
+      internals.setLink(arrived as Future<unknown>, { blocker: hub(), stalled: () => undefined });
+      try {
+        arrived.wait(timeoutMs);
+      } catch (error) {
+        if (!(error instanceof TimeoutError)) throw error;
+      } finally {
+        this.#arrived = undefined;
+      }
+    }
+    let answered = 0;
+    while (answered < max && this.#requests.length > 0) {
+      const { name, args, answer } = this.#requests.shift()!;
+      answered++;
+      const handler = this.#handlers[name];
+      try {
+        if (typeof handler !== "function") {
+          throw new TypeError(`ControlHost has no handler named "${name}"`);
+        }
+        const result = handler.apply(this.#handlers, args);
+        if (result instanceof Future) {
+          result.onDone(() => {
+            const outcome = internals.outcome(result)!;
+            internals.settle(answer, outcome.state, outcome.value);
+          });
+        } else internals.settle(answer, FULFILLED, result);
+      } catch (error) {
+        internals.settle(answer, REJECTED, error);
+      }
+    }
+    return answered;
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return Atomics.load(this.#state, CLOSED) === 1;
+  }
+
+  /** Closes the host: waiting and later client calls fail with `LoopClosedError`. */
+  close(): void {
+    if (Atomics.exchange(this.#state, CLOSED, 1) === 1) return;
+    hosts.delete(this.#id);
+    for (const { answer } of this.#requests.splice(0)) {
+      internals.settle(answer, REJECTED, new LoopClosedError("the ControlHost was closed"));
+    }
+  }
+
+  /** `using host = new ControlHost(...)`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal a request from a client of this host */
+  static enqueue(id: string, name: string, args: unknown[]): Future<unknown> {
+    const host = hosts.get(id);
+    if (host === undefined) {
+      if (hasParent()) return callUp("control", id, name, args, `${name}()`, 0);
+      throw new LoopNotFoundError(
+        "ControlClient.call: its host is not on this thread or an ancestor of it",
+      );
+    }
+    const answer = new Future<unknown>();
+    host.#requests.push({ name, args, answer });
+    if (host.#arrived !== undefined) internals.settle(host.#arrived, FULFILLED, undefined);
+    return answer;
+  }
+}
+
+/**
+ * The background side of a {@linkcode ControlHost}: `call()` returns a
+ * future answered when the host thread calls `process()`.
+ *
+ * @example
+ * ```ts
+ * import { ControlHost } from "@tandem/tandem";
+ * using host = new ControlHost({ tick: () => "tock" });
+ * const reply = host.client.call("tick");
+ * host.process();
+ * console.log(await reply); // tock
+ * ```
+ */
+export class ControlClient<H extends ControlHandlers> {
+  readonly #state: Int32Array;
+
+  /** Made by its `ControlHost`. */
+  constructor(buffer: SharedArrayBuffer) {
+    this.#state = new Int32Array(buffer);
+    shareables.set(this, () => ({ kind: "ControlClient", buffer }));
+  }
+
+  static {
+    registerShareable("ControlClient", (buffer) => new ControlClient(buffer));
+  }
+
+  /** Asks the host to run handler `name` with `args`; fails with `LoopClosedError` once it is closed. */
+  call<K extends keyof H & string>(
+    name: K,
+    ...args: Parameters<H[K]>
+  ): Future<Awaited<ReturnType<H[K]>>>;
+  call(name: string, ...args: unknown[]): Future<unknown> {
+    if (Atomics.load(this.#state, CLOSED) === 1) {
+      return Future.reject(new LoopClosedError("ControlClient.call: the host is closed"));
+    }
+    try {
+      return ControlHost.enqueue(`${this.#state[SLOT]}:${this.#state[SERIAL]}`, name, args);
+    } catch (error) {
+      return Future.reject(error);
+    }
+  }
+}
+
+onForwarded("control", (id, name, args) => ControlHost.enqueue(id, name, args));

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import {
+  BackgroundLoop,
+  type ControlClient,
+  ControlHost,
+  Future,
+  LoopClosedError,
+} from "../../mod.ts";
+import type * as Primitives from "../fixtures/primitives.ts";
+
+const PRIMITIVES = new URL("../fixtures/primitives.ts", import.meta.url);
+
+Deno.test("control inversion: a worker's calls wait until the host thread processes them", async () => {
+  using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
+  const steps: number[] = [];
+  using host = new ControlHost({
+    step: (i: number) => {
+      steps.push(i);
+      return i * 10;
+    },
+  });
+  const client = loop.api.stepClient(host.client, 3);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(host.process({ timeoutMs: 5_000 }), 1); // blocks for the request
+    assert.deepEqual(steps, Array.from({ length: i + 1 }, (_, k) => k));
+  }
+  assert.deepEqual(await client, [0, 10, 20]);
+  assert.equal(host.process({ timeoutMs: 5 }), 0); // nothing came
+});
+
+Deno.test("handlers may throw or answer later with a Future; max limits one process()", async () => {
+  const { future: later, resolve } = Future.withResolvers<string>();
+  using host = new ControlHost({
+    fail: () => {
+      throw new RangeError("no");
+    },
+    later: () => later,
+    now: () => "now",
+  });
+  const failed = host.client.call("fail");
+  const delayed = host.client.call("later");
+  const now = host.client.call("now");
+  const unknown = (host.client as ControlClient<Record<string, () => unknown>>).call("missing");
+  assert.equal(host.process({ max: 2 }), 2);
+  assert.equal(host.waiting, 2);
+  assert.equal(host.process(), 2);
+  await assert.rejects(() => Promise.resolve(failed), RangeError);
+  await assert.rejects(() => Promise.resolve(unknown), /no handler named "missing"/);
+  assert.equal(await now, "now");
+  assert.equal(delayed.state, "pending");
+  resolve("later");
+  assert.equal(await delayed, "later");
+});
+
+Deno.test("closing the host fails pending and later client calls with LoopClosedError", async () => {
+  using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
+  const host = new ControlHost({ step: () => 1 });
+  const pending = loop.api.callHost(host.client, "step");
+  while (host.waiting === 0) host.process({ timeoutMs: 1, max: 0 });
+  host.close();
+  assert.match(await pending, /^LoopClosedError/);
+  assert.match(await loop.api.callHost(host.client, "step"), /^LoopClosedError/);
+  await assert.rejects(() => Promise.resolve(host.client.call("step")), LoopClosedError);
+  assert.throws(() => host.process(), LoopClosedError);
+});
