@@ -1,5 +1,12 @@
 // The module the quickstart's background loop serves: plain exported functions.
-import { currentSignal } from "../mod.ts";
+import {
+  type ControlClient,
+  type ControlHandlers,
+  currentSignal,
+  getLoop,
+  type Queue,
+  toThread,
+} from "../mod.ts";
 
 export function add(a: number, b: number): number {
   return a + b;
@@ -49,4 +56,63 @@ export function countPrimes(n: number): number {
     for (let j = i * i; j < n; j += i) composite[j] = 1;
   }
   return count;
+}
+
+// ---- for threaded_async_queue.ts ----
+
+/** The increment worker: takes numbers from `input`, puts each + 1 in `output`, until closed. */
+export async function incrementAll(input: Queue<number>, output: Queue<number>): Promise<number> {
+  let count = 0;
+  for await (const n of input) {
+    await output.put(n + 1);
+    count++;
+  }
+  output.close();
+  return count;
+}
+
+/** A simulated agent: each step asks the host (the main thread) what to do. */
+export async function agent(
+  client: ControlClient<SimulationHandlers>,
+  steps: number,
+): Promise<string[]> {
+  const log: string[] = [];
+  for (let step = 1; step <= steps; step++) {
+    const order = await client.call("nextOrder", step);
+    log.push(`step ${step}: ${order}`);
+  }
+  return log;
+}
+
+/** What the main thread answers the agent. */
+export interface SimulationHandlers extends ControlHandlers {
+  nextOrder(step: number): string;
+}
+
+// ---- for duck_named_loops.ts and aiofutures_executor.ts ----
+
+/** Runs in a child loop: reaches the loop its parent registered as "db". */
+export async function reportFromChild(): Promise<string> {
+  const db = getLoop("db");
+  const rows = await db.with({ taskType: "query" }).call("query", "SELECT 1");
+  return `child reached "${db.name}": ${JSON.stringify(rows)}`;
+}
+
+export function query(sql: string): { sql: string; rows: number } {
+  return { sql, rows: 1 };
+}
+
+/** A served async function that pushes a blocking job off its own worker. */
+export async function hashBoth(a: string, b: string): Promise<string[]> {
+  const slowHash = new URL("./tasks.ts#slowHash", import.meta.url);
+  return await Promise.all([toThread<string>(slowHash, a), toThread<string>(slowHash, b)]);
+}
+
+/** Blocking on purpose. */
+export function slowHash(text: string): string {
+  let h = 2166136261;
+  for (let round = 0; round < 20_000; round++) {
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  }
+  return (h >>> 0).toString(16);
 }
