@@ -4,6 +4,7 @@
  * @module
  */
 
+import { DeadlockError, TimeoutError } from "../errors.ts";
 import { registerShareable } from "../future/codec.ts";
 import { FULFILLED, Future, internals } from "../future/future.ts";
 import type { Waitable } from "../future/waitable.ts";
@@ -50,6 +51,7 @@ export class Event implements Waitable<void> {
   /** Sets the flag and wakes every waiter, on every thread. */
   set(): void {
     if (Atomics.exchange(this.#words, FLAG, 1) === 0) {
+      Atomics.notify(this.#words, FLAG);
       this.#poll();
       this.#core.ringWaiters();
     }
@@ -65,12 +67,22 @@ export class Event implements Waitable<void> {
    * `timeoutMs`; `DeadlockError` at once if only this thread could set it.
    */
   wait(timeoutMs?: number): void {
-    if (this.isSet) return;
-    const waiter = this.#waiter();
-    try {
-      waiter.wait(timeoutMs);
-    } finally {
-      if (waiter.state === "pending") waiter.cancel();
+    const words = this.#words;
+    if (Atomics.load(words, FLAG) === 1) return;
+    if (!this.#core.shared) {
+      throw new DeadlockError(
+        "Event.wait() can never end: this Event never left this thread, so only this thread " +
+          "could set it, and it is blocked. Pass it to a background call first, or await it.",
+      );
+    }
+    // Straight on the flag's word: the set() that wakes it is one notify away.
+    const start = timeoutMs === undefined ? 0 : performance.now();
+    let left = timeoutMs === undefined ? Infinity : Math.max(0, timeoutMs);
+    while (Atomics.load(words, FLAG) === 0) {
+      const woke = left > 0 &&
+        Atomics.wait(words, FLAG, 0, left === Infinity ? undefined : left) !== "timed-out";
+      if (!woke) throw new TimeoutError(`Event.wait() timed out after ${timeoutMs} ms`);
+      if (left !== Infinity) left = timeoutMs! - (performance.now() - start);
     }
   }
 

@@ -24,8 +24,10 @@ import { SLOTS, threadIndex, threads } from "../loop/threads.ts";
 const LOCK = 0;
 const SHARED = 1;
 const ID = 2; // two words
+/** How many threads are marked interested (so that a change with none rings nobody). */
+const INTERESTED = 4;
 /** The first word a subclass may use. */
-export const FIRST_WORD = 4;
+export const FIRST_WORD = 5;
 const INTEREST_WORDS = SLOTS / 32;
 
 const copies = new Map<string, WeakRef<object>>();
@@ -102,6 +104,7 @@ export class SharedCore implements Pumped {
   /** Wakes every thread that waits on this object (after a change). */
   ringWaiters(): void {
     const words = this.words;
+    if (Atomics.load(words, INTERESTED) === 0) return;
     const directory = threads();
     for (let w = 0; w < INTEREST_WORDS; w++) {
       let bits = Atomics.load(words, this.#interest + w);
@@ -146,6 +149,7 @@ export class SharedCore implements Pumped {
       this.#registered = true;
       const slot = threadIndex();
       if (slot >= 0) Atomics.or(this.words, this.#interest + (slot >> 5), 1 << (slot & 31));
+      Atomics.add(this.words, INTERESTED, 1);
       thread.channels.add(this);
     }
     this.poll();
@@ -161,6 +165,7 @@ export class SharedCore implements Pumped {
       this.#registered = false;
       const slot = threadIndex();
       if (slot >= 0) Atomics.and(this.words, this.#interest + (slot >> 5), ~(1 << (slot & 31)));
+      Atomics.sub(this.words, INTERESTED, 1);
       hub().channels.delete(this);
     }
   }
