@@ -17,6 +17,7 @@
 
 import type { Blocker } from "../future/future.ts";
 import { pendingShared } from "../future/shared.ts";
+import { AdaptiveSpin } from "./adaptive_spin.ts";
 import { type Bell, ownBell } from "./threads.ts";
 
 /** What a hub pumps. */
@@ -27,11 +28,6 @@ export interface Pumped {
   readonly waiting: number;
 }
 
-const SPIN_MAX = 20_000;
-const SPIN_PROBE = 512; // a spin that has died out tries again at this length...
-const PROBE_EVERY = 16; // ...once in this many blocks
-const SPIN_FLOOR = SPIN_PROBE >> 3; // a spin shrunk below this stops
-
 /** One thread's doorbell and channels. */
 export class Hub implements Blocker {
   /** Where peers ring this thread. */
@@ -39,8 +35,7 @@ export class Hub implements Blocker {
   readonly #doorbell: Int32Array;
   readonly channels: Set<Pumped> = new Set();
   #armed = false;
-  #spin = SPIN_PROBE;
-  #blocks = 0;
+  readonly #spin = new AdaptiveSpin();
   readonly #draining = new Set<Pumped>();
   /** True while a blocking wait pumps: incoming calls must wait their turn. */
   nested = false;
@@ -87,18 +82,7 @@ export class Hub implements Blocker {
    * then probes again once in a while.
    */
   block(ticket: number, ms: number): boolean {
-    const doorbell = this.#doorbell;
-    let spin = this.#spin;
-    if (spin === 0 && ++this.#blocks % PROBE_EVERY === 0) spin = SPIN_PROBE;
-    for (let i = 0; i < spin; i++) {
-      if (Atomics.load(doorbell, 0) !== ticket) {
-        this.#spin = Math.min(SPIN_MAX, spin * 2);
-        return true;
-      }
-    }
-    const shrunk = spin >> 2;
-    this.#spin = shrunk < SPIN_FLOOR ? 0 : shrunk;
-    return Atomics.wait(doorbell, 0, ticket, ms === Infinity ? undefined : ms) !== "timed-out";
+    return this.#spin.wait(this.#doorbell, 0, ticket, ms);
   }
 
   /** Like `block`, without the spin: for waits that are mostly timers. */

@@ -9,8 +9,10 @@ import { registerShareable } from "../future/codec.ts";
 import { FULFILLED, Future, internals } from "../future/future.ts";
 import type { Waitable } from "../future/waitable.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
+import { AdaptiveSpin } from "../loop/adaptive_spin.ts";
 
 const FLAG = FIRST_WORD;
+const spin = new AdaptiveSpin();
 
 /**
  * A flag in shared memory: `set()` wakes every waiter, on every thread;
@@ -79,8 +81,7 @@ export class Event implements Waitable<void> {
     const start = timeoutMs === undefined ? 0 : performance.now();
     let left = timeoutMs === undefined ? Infinity : Math.max(0, timeoutMs);
     while (Atomics.load(words, FLAG) === 0) {
-      const woke = left > 0 &&
-        Atomics.wait(words, FLAG, 0, left === Infinity ? undefined : left) !== "timed-out";
+      const woke = left > 0 && spin.wait(words, FLAG, 0, left);
       if (!woke) throw new TimeoutError(`Event.wait() timed out after ${timeoutMs} ms`);
       if (left !== Infinity) left = timeoutMs! - (performance.now() - start);
     }

@@ -17,12 +17,16 @@ const input = new Queue<number>();
 const output = new Queue<number>();
 const echoing = queueLoop.api.echoUntilClosed(input, output);
 
-Deno.bench("tandem Queue: 1000 items through a worker", { group: "queue", baseline: true }, async () => {
-  for (let i = 0; i < ITEMS; i++) input.put(i);
-  let sum = 0;
-  for (let i = 0; i < ITEMS; i++) sum += await output.get();
-  if (sum !== (ITEMS * (ITEMS + 1)) / 2) throw new Error(`bad sum ${sum}`);
-});
+Deno.bench(
+  "tandem Queue: 1000 items through a worker",
+  { group: "queue", baseline: true },
+  async () => {
+    for (let i = 0; i < ITEMS; i++) input.put(i);
+    let sum = 0;
+    for (let i = 0; i < ITEMS; i++) sum += await output.get();
+    if (sum !== (ITEMS * (ITEMS + 1)) / 2) throw new Error(`bad sum ${sum}`);
+  },
+);
 
 const postWorker = new Worker(here("./workers/post_message.ts"), { type: "module" });
 Deno.bench("MessageChannel: 1000 items through a worker", { group: "queue" }, async () => {
@@ -43,11 +47,15 @@ const ping = new Event();
 const pong = new Event();
 const ponging = eventLoop.api.pingPong(ping, pong, 1e9);
 
-Deno.bench("tandem Event round trip (set -> wait, both ways)", { group: "event", baseline: true }, () => {
-  ping.set();
-  pong.wait(10_000);
-  pong.clear();
-});
+Deno.bench(
+  "tandem Event round trip (set -> wait, both ways)",
+  { group: "event", baseline: true },
+  () => {
+    ping.set();
+    pong.wait(10_000);
+    pong.clear();
+  },
+);
 
 const floorWords = new Int32Array(new SharedArrayBuffer(16));
 const floorWorker = new Worker(here("./workers/raw_atomics.ts"), { type: "module" });
