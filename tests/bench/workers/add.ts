@@ -1,3 +1,4 @@
+/// <reference lib="deno.worker" />
 export function add(a: number, b: number): number {
   return a + b;
 }

@@ -1,3 +1,4 @@
+/// <reference lib="deno.worker" />
 // The floor: both sides sleep in Atomics.wait. Word 0: requests, 1: replies,
 // 2: the payload, 3: -1 asks the worker to stop.
 self.onmessage = (event: MessageEvent<SharedArrayBuffer>) => {

@@ -1,3 +1,4 @@
+/// <reference lib="deno.worker" />
 // synckit's technique: the request comes by postMessage, the reply goes by
 // postMessage and a notify; the caller reads it with receiveMessageOnPort.
 self.onmessage = (event: MessageEvent<{ port: MessagePort; words: SharedArrayBuffer }>) => {
