@@ -107,7 +107,8 @@ export class Event implements Waitable<void> {
   }
 
   #poll(): void {
-    if (!this.isSet) return;
-    for (const waiter of [...this.#core.waiters]) internals.settle(waiter, FULFILLED, undefined);
+    const waiters = this.#core.waiters;
+    if (waiters.length === 0 || !this.isSet) return;
+    for (const waiter of [...waiters]) internals.settle(waiter, FULFILLED, undefined);
   }
 }
