@@ -23,6 +23,8 @@ const CLOSED = 2;
 
 const hosts = new Map<string, ControlHost<Handlers>>();
 let serials = 0;
+/** Queues a client's request on its host, or sends it up towards it. */
+let enqueue: (id: string, name: string, args: unknown[]) => Future<unknown>;
 
 interface Request {
   name: string;
@@ -138,19 +140,20 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
     this.close();
   }
 
-  /** @internal a request from a client of this host */
-  static enqueue(id: string, name: string, args: unknown[]): Future<unknown> {
-    const host = hosts.get(id);
-    if (host === undefined) {
-      if (hasParent()) return callUp("control", id, name, args, `${name}()`, 0);
-      throw new LoopNotFoundError(
-        "ControlClient.call: its host is not on this thread or an ancestor of it",
-      );
-    }
-    const answer = new Future<unknown>();
-    host.#requests.push({ name, args, answer });
-    if (host.#arrived !== undefined) internals.settle(host.#arrived, FULFILLED, undefined);
-    return answer;
+  static {
+    enqueue = (id, name, args) => {
+      const host = hosts.get(id);
+      if (host === undefined) {
+        if (hasParent()) return callUp("control", id, name, args, `${name}()`, 0);
+        throw new LoopNotFoundError(
+          "ControlClient.call: its host is not on this thread or an ancestor of it",
+        );
+      }
+      const answer = new Future<unknown>();
+      host.#requests.push({ name, args, answer });
+      if (host.#arrived !== undefined) internals.settle(host.#arrived, FULFILLED, undefined);
+      return answer;
+    };
   }
 }
 
@@ -190,11 +193,11 @@ export class ControlClient<H extends ControlHandlers> {
       return Future.reject(new LoopClosedError("ControlClient.call: the host is closed"));
     }
     try {
-      return ControlHost.enqueue(`${this.#state[SLOT]}:${this.#state[SERIAL]}`, name, args);
+      return enqueue(`${this.#state[SLOT]}:${this.#state[SERIAL]}`, name, args);
     } catch (error) {
       return Future.reject(error);
     }
   }
 }
 
-onForwarded("control", (id, name, args) => ControlHost.enqueue(id, name, args));
+onForwarded("control", (id, name, args) => enqueue(id, name, args));
