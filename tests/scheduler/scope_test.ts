@@ -14,6 +14,16 @@ import {
 
 const never = <T = void>(): Future<T> => Future.withResolvers<T>().future;
 
+/** Waits forever; reports the error that ends the wait, and lets it go on. */
+function* waitReporting(report: (error: unknown) => void): Operation<void> {
+  try {
+    yield* never();
+  } catch (error) {
+    report(error);
+    throw error;
+  }
+}
+
 Deno.test("the first failure cancels the siblings and is rethrown unchanged; later ones are attached", () => {
   const first = new Error("first");
   const second = new Error("second");
@@ -60,14 +70,7 @@ Deno.test("a body failure cancels the spawned tasks", () => {
     () =>
       run(() =>
         scope(function* (s) {
-          s.spawn(function* () {
-            try {
-              yield* never();
-            } catch (error) {
-              childError = error;
-              throw error;
-            }
-          });
+          s.spawn(() => waitReporting((error) => childError = error));
           yield* sleep(0);
           throw failure;
         })
@@ -146,14 +149,7 @@ Deno.test("a scope body that cancels its own scope, then waits on what never com
     () =>
       run(() =>
         scope(function* (s) {
-          s.spawn(function* () {
-            try {
-              yield* never();
-            } catch (error) {
-              childCancelled = error instanceof CancelledError;
-              throw error;
-            }
-          });
+          s.spawn(() => waitReporting((error) => childCancelled = error instanceof CancelledError));
           yield* sleep(0); // the task starts and waits
           s.cancel("enough");
           s.cancel("twice is fine");
@@ -265,14 +261,9 @@ Deno.test("nested scopes: an inner failure travels out through the outer scope",
     () =>
       run(() =>
         scope(function* (outer) {
-          outer.spawn(function* () {
-            try {
-              yield* never();
-            } catch (error) {
-              outerSiblingCancelled = error instanceof CancelledError;
-              throw error;
-            }
-          });
+          outer.spawn(() =>
+            waitReporting((error) => outerSiblingCancelled = error instanceof CancelledError)
+          );
           yield* scope(function* (s) {
             s.spawn(function* () {
               yield* sleep(1);
