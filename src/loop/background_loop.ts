@@ -15,13 +15,13 @@ import { Future, internals, REJECTED } from "../future/future.ts";
 import { Channel } from "./channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
 import { hub } from "./hub.ts";
-import { threads } from "./threads.ts";
+import { slotBell, threads } from "./threads.ts";
 import { type InheritedLoop, loopsToInherit, registerLoop, unregisterLoop } from "./get_loop.ts";
 import { callUp, forwardingHandler } from "./upstream.ts";
+import type { WorkerInit } from "./worker_host.ts";
 
 /** Makes a handle on a loop an ancestor thread registered (see `getLoop`). @internal */
 export let inheritedLoop: (info: InheritedLoop) => BackgroundLoop;
-import type { WorkerInit } from "./worker_host.ts";
 
 /** Options of {@linkcode BackgroundLoop.start}. */
 export interface LoopOptions {
@@ -170,9 +170,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       const { port1, port2 } = new MessageChannel();
       const directory = threads();
       const slot = directory.allocate();
-      const bell = slot >= 0
-        ? directory.bell(slot)
-        : { buffer: new SharedArrayBuffer(4), offset: 0 };
+      const bell = slotBell(slot);
       const { channel, ends } = Channel.open(threadHub, port1, port2, bell);
       channel.onGone = () => directory.markDead(slot); // its semaphore permits go back
       channel.handler = forwardingHandler();

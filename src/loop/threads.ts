@@ -80,10 +80,14 @@ export function threadIndex(): number {
   return index ??= threads().allocate();
 }
 
-/** This thread's doorbell: its slot's, or a private word. */
-export function ownBell(): Bell {
-  const slot = threadIndex();
+/** The doorbell of the thread in `slot`: the slot's word, or a private one for slot -1. */
+export function slotBell(slot: number): Bell {
   return slot >= 0 ? threads().bell(slot) : { buffer: new SharedArrayBuffer(4), offset: 0 };
+}
+
+/** This thread's doorbell. */
+export function ownBell(): Bell {
+  return slotBell(threadIndex());
 }
 
 /** A worker joins its parent's directory, in the slot its parent gave it. */

@@ -8,6 +8,7 @@ import { registerShareable } from "../future/codec.ts";
 import { FULFILLED, Future, internals } from "../future/future.ts";
 import { threadIndex, threads } from "../loop/threads.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
+import { releaseOnce } from "../release_once.ts";
 
 const AVAILABLE = FIRST_WORD;
 /** Holders: pairs (slot + 1, permits held), so that a dead thread's permits come back. */
@@ -87,20 +88,15 @@ export class Semaphore {
     const pair = this.#pair(true);
     if (pair >= 0) words[pair + 1]++;
     core.unlock();
-    let held = true;
-    return {
-      [Symbol.dispose]: () => {
-        if (!held) return;
-        held = false;
-        core.lock();
-        words[AVAILABLE]++;
-        const pair = this.#pair(false);
-        if (pair >= 0 && --words[pair + 1] === 0) words[pair] = 0;
-        core.unlock();
-        this.#poll();
-        core.ringWaiters();
-      },
-    };
+    return releaseOnce(() => {
+      core.lock();
+      words[AVAILABLE]++;
+      const pair = this.#pair(false);
+      if (pair >= 0 && --words[pair + 1] === 0) words[pair] = 0;
+      core.unlock();
+      this.#poll();
+      core.ringWaiters();
+    });
   }
 
   /** This thread's holder pair (made if `make`), or -1. Under the lock. */

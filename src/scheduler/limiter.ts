@@ -5,6 +5,7 @@
  */
 
 import { FULFILLED, Future, internals } from "../future/future.ts";
+import { releaseOnce } from "../release_once.ts";
 
 /**
  * Lets at most `capacity` tasks hold a slot at a time; the others wait in
@@ -95,15 +96,10 @@ export class Limiter {
 
   #take(): Disposable {
     this.#held++;
-    let held = true;
-    return {
-      [Symbol.dispose]: () => {
-        if (!held) return;
-        held = false;
-        this.#held--;
-        this.#handOut();
-      },
-    };
+    return releaseOnce(() => {
+      this.#held--;
+      this.#handOut();
+    });
   }
 
   #handOut(): void {

@@ -4,8 +4,7 @@
  * @module
  */
 
-import { Future, internals } from "../future/future.ts";
-import { FULFILLED } from "../future/future.ts";
+import { FULFILLED, Future, internals } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { scope } from "./scope.ts";
 

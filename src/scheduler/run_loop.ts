@@ -36,8 +36,8 @@ import {
   type FutureLink,
   internals,
   REJECTED,
+  toCancelledError,
 } from "../future/future.ts";
-import { toCancelledError } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { existingHub, hub } from "../loop/hub.ts";
 import { Timers } from "./timers.ts";
