@@ -52,6 +52,13 @@ export type LoopApi<M> = {
 };
 
 const HOST_URL = new URL("./worker_host.ts", import.meta.url);
+const MAX_CACHED_TARGETS = 1024;
+
+/** A function as it is named on the wire and in messages. */
+interface Target {
+  wire: string;
+  label: string;
+}
 
 class LoopCore {
   readonly channels: Channel[] = [];
@@ -59,6 +66,8 @@ class LoopCore {
   closing: Future<void> | undefined = undefined;
   /** For a loop an ancestor thread registered: its name, and calls go up. */
   via: string | undefined = undefined;
+  /** Export names already resolved (the blocking path is too short for a RegExp per call). */
+  readonly #targets = new Map<string, Target>();
 
   constructor(
     readonly module: URL | undefined,
@@ -66,6 +75,16 @@ class LoopCore {
     readonly taskTypes: ReadonlySet<string> | undefined,
     readonly timeoutMs: number,
   ) {}
+
+  target(fn: FunctionRef): Target {
+    if (typeof fn !== "string") return functionTarget(fn, this.module);
+    let target = this.#targets.get(fn);
+    if (target === undefined) {
+      target = functionTarget(fn, this.module);
+      if (this.#targets.size < MAX_CACHED_TARGETS) this.#targets.set(fn, target);
+    }
+    return target;
+  }
 
   /** The alive channel with the fewest calls in flight. */
   pick(): Channel | undefined {
@@ -223,16 +242,18 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
    * `loop.call("add", 1, 2)`.
    */
   get api(): LoopApi<M> {
-    return this.#api ??= new Proxy({} as LoopApi<M>, {
-      get: (cache, name) => {
-        if (typeof name !== "string" || name === "then") return undefined;
-        const known = (cache as Record<string, unknown>)[name];
-        if (known) return known;
-        const fn = (...args: unknown[]) => this.call(name, ...args);
-        (cache as Record<string, unknown>)[name] = fn;
-        return fn;
-      },
-    });
+    // The proxy is the prototype of the object handed out: the first use of a
+    // name defines it on that object, so later uses are plain property reads.
+    return this.#api ??= Object.create(
+      new Proxy({}, {
+        get: (_, name, api) => {
+          if (typeof name !== "string" || name === "then") return undefined;
+          const fn = (...args: unknown[]) => this.call(name, ...args);
+          Object.defineProperty(api, name, { value: fn, configurable: true, writable: true });
+          return fn;
+        },
+      }),
+    );
   }
 
   /**
@@ -248,9 +269,9 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     if (core.closing) {
       return Future.reject(new LoopClosedError(`the loop "${core.name}" is closed`));
     }
-    let target: { wire: string; label: string };
+    let target: Target;
     try {
-      target = functionTarget(fn, core.module);
+      target = core.target(fn);
     } catch (error) {
       return Future.reject(error);
     }
@@ -428,7 +449,7 @@ function toModuleUrl(module: string | URL): URL {
   return new URL(module, `file://${cwd.startsWith("/") ? "" : "/"}${cwd}/`);
 }
 
-function functionTarget(fn: FunctionRef, module: URL | undefined): { wire: string; label: string } {
+function functionTarget(fn: FunctionRef, module: URL | undefined): Target {
   if (fn instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(fn)) {
     const url = fn instanceof URL ? fn : new URL(fn);
     if (url.hash.length < 2) {

@@ -1,9 +1,9 @@
 /**
  * A channel joins two threads: the parent that started a worker and the
- * worker. Messages go as JSON text through a shared-memory ring (one per
- * direction); a message that JSON cannot carry goes through a MessagePort
- * instead, and a one-letter record in the ring says where, so that order is
- * kept and the receiver can take it synchronously with
+ * worker. Messages go as binary records (`record.ts`) through a
+ * shared-memory ring (one per direction); a message that holds more than
+ * plain data goes through a MessagePort instead, and a one-unit record in the
+ * ring says where, so that order is kept and the receiver can take it synchronously with
  * `receiveMessageOnPort`, even while its thread blocks. After writing, the
  * sender rings the receiver's doorbell (see `hub.ts`).
  *
@@ -16,11 +16,12 @@
 
 import { receiveMessageOnPort } from "node:worker_threads";
 import { LoopClosedError, TimeoutError, WorkerCrashedError } from "../errors.ts";
-import { decode, encode, type Encoded } from "../future/codec.ts";
+import { decode, encode } from "../future/codec.ts";
 import { FULFILLED, Future, type FutureLink, internals, REJECTED } from "../future/future.ts";
 import { type Route, settleMessage } from "../future/shared.ts";
 import type { Bell } from "./threads.ts";
 import type { Hub, Pumped } from "./hub.ts";
+import { readRecord, RecordWriter } from "./record.ts";
 import { createRing, Ring, type RingBuffer } from "./ring.ts";
 
 /** Message kinds; every message is `[kind, id, special, ...fields]`. */
@@ -30,6 +31,10 @@ const CANCEL = 2; // [CANCEL, id, special, reason]
 const SETTLE = 3; // [SETTLE, futureId, special, state, value?]
 const CRASH = 4; // [CRASH, 0, special, cause]
 type Message = [number, number | string, 0 | 1, ...unknown[]];
+
+/** The record that says "the next message is on the port" (no value starts so). */
+const ON_PORT = new Uint16Array([0xfffe]);
+let spareWriter: RecordWriter | undefined;
 
 /** Words of the shared state. */
 const PARENT = 0; // OPEN or CLOSED
@@ -72,7 +77,7 @@ export class Channel implements Pumped, Route {
   readonly #state: Int32Array;
   readonly #peerDoorbell: Int32Array;
   readonly #isParent: boolean;
-  readonly #outbox: string[] = [];
+  readonly #outbox: Uint16Array[] = [];
   readonly #pending = new Map<number, PendingCall>();
   #nextId = 1;
   #gone: Error | undefined = undefined;
@@ -254,56 +259,64 @@ export class Channel implements Pumped, Route {
   // ---- the wire ----
 
   /**
-   * Encodes `value` into `message[valueAt]` (the last field by default; it is
-   * dropped when `undefined`, so a void result stays on the fast path) and
-   * sends the message.
+   * Sends a message whose field `valueAt` (the last by default; dropped when
+   * `undefined`, so a void result stays short) carries `value`. Plain data
+   * goes as a binary record through the ring; anything else is encoded (see
+   * `codec.ts`) and, if still not plain, goes through the port, announced by
+   * a record in the ring so that order is kept.
    */
   #post(message: Message, value: unknown, what: string, valueAt = message.length - 1): void {
-    let encoded: Encoded;
-    if (value === undefined && valueAt === message.length - 1) {
-      message.length = valueAt;
-      encoded = { data: undefined, json: true, special: false };
-    } else {
-      encoded = encode(value, this, what);
-      message[valueAt] = encoded.data;
-      message[2] = encoded.special ? 1 : 0;
-    }
-    if (encoded.json) this.#write(JSON.stringify(message));
-    else {
-      try {
-        this.#port.postMessage(message);
-      } catch (error) {
-        throw new DOMException(
-          `cannot send ${what}: ${error instanceof Error ? error.message : String(error)}`,
-          "DataCloneError",
-        );
+    if (value === undefined && valueAt === message.length - 1) message.length = valueAt;
+    else message[valueAt] = value;
+    // A getter run by the writer may send too: it then gets a writer of its own.
+    const writer = spareWriter ?? new RecordWriter();
+    spareWriter = undefined;
+    try {
+      let plain = writer.write(message);
+      if (!plain) {
+        const encoded = encode(value, this, what);
+        message[valueAt] = encoded.data;
+        message[2] = encoded.special ? 1 : 0;
+        plain = writer.write(message);
       }
-      this.#write("P");
+      if (plain && writer.length <= this.#out.maxRecord) this.#write(writer.units, writer.length);
+      else this.#sendOnPort(message, what);
+    } finally {
+      spareWriter = writer;
     }
     this.#ringPeer();
   }
 
-  #write(record: string): void {
-    if (this.#outbox.length > 0 || !this.#out.write(record)) {
-      if (record.length > this.#out.maxRecord) {
-        // Too long for the ring at any time: carry it on the port.
-        this.#port.postMessage(JSON.parse(record));
-        record = "P";
-      }
-      this.#outbox.push(record);
-      Atomics.store(this.#state, this.#isParent ? DOWN_FULL : UP_FULL, 1);
-      this.#flush();
+  #sendOnPort(message: Message, what: string): void {
+    try {
+      this.#port.postMessage(message);
+    } catch (error) {
+      throw new DOMException(
+        `cannot send ${what}: ${error instanceof Error ? error.message : String(error)}`,
+        "DataCloneError",
+      );
     }
+    this.#write(ON_PORT, 1);
   }
 
+  #write(units: Uint16Array, length: number): void {
+    if (this.#outbox.length === 0 && this.#out.write(units, length)) return;
+    this.#outbox.push(units.slice(0, length));
+    this.#flush();
+  }
+
+  /**
+   * Moves the backlog into the ring, as far as it has room. While a backlog
+   * remains, the sender's FULL word asks the reader for room: a reader that
+   * sees it publishes what it consumed and rings back (see `drain`).
+   */
   #flush(): void {
     const outbox = this.#outbox;
     let sent = 0;
-    while (sent < outbox.length && this.#out.write(outbox[sent])) sent++;
-    if (sent > 0) {
-      outbox.splice(0, sent);
-      this.#ringPeer();
-    }
+    while (sent < outbox.length && this.#out.write(outbox[sent], outbox[sent].length)) sent++;
+    if (sent > 0) outbox.splice(0, sent);
+    Atomics.store(this.#state, this.#isParent ? DOWN_FULL : UP_FULL, outbox.length > 0 ? 1 : 0);
+    this.#ringPeer();
   }
 
   #ringPeer(): void {
@@ -319,18 +332,20 @@ export class Channel implements Pumped, Route {
     // The state is read first: a worker writes its last words before it
     // marks itself dead, so they are in the ring by then.
     const peerState = this.#peerState();
-    for (let record = this.#in.read(); record !== undefined; record = this.#in.read()) {
-      this.#dispatch(record === "P" ? this.#fromPort() : JSON.parse(record));
+    const ring = this.#in, data = ring.data;
+    for (let at = ring.peek(); at >= 0; at = ring.peek()) {
+      const message = data[at] === ON_PORT[0] ? this.#fromPort() : readRecord(data, at) as Message;
+      ring.consume();
+      this.#dispatch(message);
     }
     const peerFull = this.#isParent ? UP_FULL : DOWN_FULL;
     if (Atomics.load(this.#state, peerFull) === 1) {
-      Atomics.store(this.#state, peerFull, 0);
+      ring.release();
       this.#ringPeer();
+    } else {
+      ring.releaseSome();
     }
     if (this.#outbox.length > 0) this.#flush();
-    if (this.#outbox.length === 0) {
-      Atomics.store(this.#state, this.#isParent ? DOWN_FULL : UP_FULL, 0);
-    }
     if (peerState >= DEAD && this.#gone === undefined) {
       this.peerGone(peerState === DEAD ? this.#crashed() : new LoopClosedError());
     }

@@ -68,6 +68,27 @@ Deno.test("values cross with structured-clone semantics, blocking or awaited", a
   assert.deepEqual([...views.a], [...big.subarray(10, 20)]);
 });
 
+Deno.test("more calls than the ring holds arrive in order, both ways, blocking or awaited", async () => {
+  using loop = start();
+  // 64 × 12 000 units of arguments and as much of results: about six times
+  // the ring, so both directions build a backlog; one call too long for the
+  // ring at all goes through the port in between and must keep its place.
+  const payload = (i: number) => `${i}:`.padEnd(i === 30 ? 40_000 : 12_000, "x");
+  const calls = Array.from({ length: 64 }, (_, i) => loop.api.echo(payload(i)));
+  assert.equal(calls[63].wait(), payload(63));
+  assert.deepEqual(await Promise.all(calls), Array.from({ length: 64 }, (_, i) => payload(i)));
+  assert.equal(loop.api.add(1, 2).wait(), 3);
+});
+
+Deno.test("plain data keeps what JSON would lose: undefined, -0, NaN, infinities", () => {
+  using loop = start();
+  const value = { u: undefined, list: [undefined, -0, NaN, Infinity, -Infinity], s: "\ud800" };
+  const back = loop.api.echo(value).wait();
+  assert.deepEqual(back, value);
+  assert.ok(Object.is(back.list[1], -0));
+  assert.ok("u" in back);
+});
+
 Deno.test("errors cross with their class, message, stack, cause and own properties", async () => {
   using loop = start();
   const error = await rejection(loop.api.fail("bad input")) as RangeError & Record<string, unknown>;

@@ -1,36 +1,58 @@
 import assert from "node:assert/strict";
 import { createRing, Ring } from "../../src/loop/ring.ts";
 
+function record(n: number): Uint16Array {
+  return Uint16Array.from({ length: 1 + (n % 7) }, (_, i) => n + i);
+}
+
+function take(ring: Ring): number[] | undefined {
+  const at = ring.peek();
+  if (at < 0) return undefined;
+  const length = ring.data[at - 2] | (ring.data[at - 1] << 16);
+  const units = [...ring.data.subarray(at, at + length)];
+  ring.consume();
+  return units;
+}
+
 Deno.test("ring keeps records in order across many wrap-arounds", () => {
   const buffer = createRing(256);
   const producer = new Ring(buffer), consumer = new Ring(buffer);
   let written = 0, read = 0;
   for (let round = 0; round < 2000; round++) {
-    while (producer.write(`r${written}:${"x".repeat(written % 7)}`)) written++;
-    const text = consumer.read();
-    assert.equal(text, `r${read}:${"x".repeat(read % 7)}`);
+    while (producer.write(record(written), record(written).length)) written++;
+    assert.deepEqual(take(consumer), [...record(read)]);
     read++;
     if (round % 3 === 0) {
-      for (let t = consumer.read(); t !== undefined; t = consumer.read()) {
-        assert.equal(t, `r${read}:${"x".repeat(read % 7)}`);
+      for (let units = take(consumer); units !== undefined; units = take(consumer)) {
+        assert.deepEqual(units, [...record(read)]);
         read++;
       }
+      consumer.release();
+    } else {
+      consumer.releaseSome();
     }
   }
   assert.ok(written > 2000);
 });
 
-Deno.test("ring refuses records that are too long and keeps non-ASCII text intact", () => {
-  const ring = new Ring(createRing(256));
-  assert.equal(ring.write("y".repeat(ring.maxRecord + 1)), false);
-  assert.equal(ring.write("héllo \u{1F600} \ud800"), true);
-  assert.equal(ring.read(), "héllo \u{1F600} \ud800");
-  assert.equal(ring.read(), undefined);
+Deno.test("ring room comes back only when the reader releases it", () => {
+  const buffer = createRing(256);
+  const producer = new Ring(buffer), consumer = new Ring(buffer);
+  const units = new Uint16Array(30);
+  let written = 0;
+  while (producer.write(units, units.length)) written++;
+  while (take(consumer) !== undefined);
+  assert.equal(producer.write(units, units.length), false, "consumed but not released");
+  consumer.release();
+  assert.equal(producer.write(units, units.length), true);
+  assert.ok(written >= 7);
 });
 
-Deno.test("ring reads records longer than one decoding chunk", () => {
-  const ring = new Ring(createRing(1 << 17));
-  const long = "abcdefghij".repeat(1500);
-  assert.equal(ring.write(long), true);
-  assert.equal(ring.read(), long);
+Deno.test("ring refuses records that are too long", () => {
+  const ring = new Ring(createRing(256));
+  const long = new Uint16Array(ring.maxRecord + 1);
+  assert.equal(ring.write(long, long.length), false);
+  assert.equal(ring.write(long, ring.maxRecord), true);
+  assert.equal(take(ring)?.length, ring.maxRecord);
+  assert.equal(ring.peek(), -1);
 });
