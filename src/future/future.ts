@@ -65,6 +65,12 @@ export interface FutureLink {
   stalled(): Error | undefined;
   /** `wait()` is about to throw (timeout, stall): a request behind the future may withdraw. */
   gaveUp?(): void;
+  /**
+   * A callback or a promise now waits for the outcome: the link makes sure
+   * this thread's event loop hears of it (a blocking `wait()` pumps by
+   * itself, so the link need not pay for that until someone awaits).
+   */
+  watched?(): void;
 }
 
 // Stored without T, so that Future<T> stays assignable to Future<unknown>.
@@ -243,6 +249,7 @@ export class Future<T> implements Waitable<T> {
    */
   onDone(callback: (future: Future<T>) => void): void {
     if (this.#state >= FULFILLED) return runCallback(callback, this as Future<unknown>);
+    this.#link?.watched?.();
     const callbacks = this.#callbacks;
     if (callbacks === undefined) this.#callbacks = callback;
     else if (typeof callbacks === "function") this.#callbacks = [callbacks, callback];
@@ -341,6 +348,7 @@ export class Future<T> implements Waitable<T> {
         this.#resolvePromise = resolve;
         this.#rejectPromise = reject;
       });
+      this.#link?.watched?.();
     }
     return this.#promise;
   }

@@ -63,11 +63,6 @@ export interface CallHandler {
   cancel(id: number, reason: unknown): void;
 }
 
-interface PendingCall {
-  readonly future: Future<unknown>;
-  readonly link: CallLink;
-}
-
 /** One side of a channel. */
 export class Channel implements Pumped, Route {
   readonly #hub: Hub;
@@ -78,7 +73,7 @@ export class Channel implements Pumped, Route {
   readonly #peerDoorbell: Int32Array;
   readonly #isParent: boolean;
   readonly #outbox: Uint16Array[] = [];
-  readonly #pending = new Map<number, PendingCall>();
+  readonly #pending = new Map<number, CallLink>();
   #nextId = 1;
   #gone: Error | undefined = undefined;
   #crashCause: unknown = undefined;
@@ -87,6 +82,7 @@ export class Channel implements Pumped, Route {
   handler: CallHandler | undefined = undefined;
   /** Called once when the peer is found gone. */
   onGone: ((error: Error) => void) | undefined = undefined;
+  draining = false;
 
   /** The parent's side of a new channel, and the ends to send to the worker. */
   static open(
@@ -215,12 +211,15 @@ export class Channel implements Pumped, Route {
       return Future.reject(error);
     }
     const future = new Future<unknown>();
-    const link = new CallLink(this, id, future, label, timeoutMs);
+    const link = new CallLink(this, id, future, label, timeoutMs, ticket);
     internals.setLink(future, link);
     internals.markRunning(future);
-    this.#pending.set(id, { future, link });
+    this.#pending.set(id, link);
     if (signal) link.follow(signal);
-    this.#hub.arm(ticket);
+    // One call at a time is usually blocked on, and its link arms the hub
+    // when it is awaited instead; several are listened for at once, so that
+    // replies nobody asked for yet do not pile up.
+    if (this.#pending.size > 1) this.#hub.arm(ticket);
     return future;
   }
 
@@ -240,7 +239,7 @@ export class Channel implements Pumped, Route {
 
   /** Every call still pending (for close and cancellation). */
   pendingFutures(): Future<unknown>[] {
-    return [...this.#pending.values()].map((p) => p.future);
+    return [...this.#pending.values()].map((link) => link.future);
   }
 
   sendCancel(id: number, reason: unknown): void {
@@ -463,6 +462,8 @@ class CallLink implements FutureLink {
     readonly future: Future<unknown>,
     readonly label: string,
     readonly timeoutMs: number,
+    /** The hub's ticket before the call was sent (its reply rings after). */
+    readonly ticket: number,
   ) {
     if (timeoutMs > 0 && timeoutMs < Infinity) {
       this.deadline = performance.now() + timeoutMs;
@@ -496,6 +497,10 @@ class CallLink implements FutureLink {
 
   cancelled(error: Error): void {
     this.channel.sendCancel(this.id, error);
+  }
+
+  watched(): void {
+    this.channel.blocker.arm(this.ticket);
   }
 
   stalled(): Error | undefined {

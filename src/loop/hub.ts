@@ -26,6 +26,8 @@ export interface Pumped {
   drain(): void;
   /** Replies this thread still waits for on this channel. */
   readonly waiting: number;
+  /** Set by the hub while it drains this channel. */
+  draining: boolean;
 }
 
 /** One thread's doorbell and channels. */
@@ -36,7 +38,6 @@ export class Hub implements Blocker {
   readonly channels: Set<Pumped> = new Set();
   #armed = false;
   readonly #spin = new AdaptiveSpin();
-  readonly #draining = new Set<Pumped>();
   /** True while a blocking wait pumps: incoming calls must wait their turn. */
   nested = false;
 
@@ -64,12 +65,12 @@ export class Hub implements Blocker {
     // A callback run by a drain may block and pump again: what is being
     // drained further out is skipped (its outer drain goes on afterwards).
     for (const channel of this.channels) {
-      if (this.#draining.has(channel)) continue;
-      this.#draining.add(channel);
+      if (channel.draining) continue;
+      channel.draining = true;
       try {
         channel.drain();
       } finally {
-        this.#draining.delete(channel);
+        channel.draining = false;
       }
     }
   }

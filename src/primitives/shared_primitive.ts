@@ -41,6 +41,7 @@ export class SharedCore implements Pumped {
   readonly #interest: number;
   readonly #waiters: Future<unknown>[] = [];
   #registered = false;
+  draining = false;
 
   /**
    * `words`: how many the primitive needs (its own start at `FIRST_WORD`);
