@@ -21,7 +21,7 @@ import { FULFILLED, Future, type FutureLink, internals, REJECTED } from "../futu
 import { type Route, settleMessage } from "../future/shared.ts";
 import type { Bell } from "./threads.ts";
 import type { Hub, Pumped } from "./hub.ts";
-import { readRecord, RecordWriter } from "./record.ts";
+import { openArray, readNext, RecordWriter } from "./record.ts";
 import { createRing, Ring, type RingBuffer } from "./ring.ts";
 
 /** Message kinds; every message is `[kind, id, special, ...fields]`. */
@@ -333,9 +333,21 @@ export class Channel implements Pumped, Route {
     const peerState = this.#peerState();
     const ring = this.#in, data = ring.data;
     for (let at = ring.peek(); at >= 0; at = ring.peek()) {
-      const message = data[at] === ON_PORT[0] ? this.#fromPort() : readRecord(data, at) as Message;
+      if (data[at] === ON_PORT[0]) {
+        const message = this.#fromPort();
+        ring.consume();
+        this.#dispatch(message[0], message[1], message[2], message[3], message[4], message[5]);
+        continue;
+      }
+      // Read field by field: the message array would be garbage at once.
+      const fields = openArray(data, at);
+      const kind = readNext() as number, id = readNext() as number | string;
+      const special = readNext() as 0 | 1;
+      const a = fields > 3 ? readNext() : undefined;
+      const b = fields > 4 ? readNext() : undefined;
+      const c = fields > 5 ? readNext() : undefined;
       ring.consume();
-      this.#dispatch(message);
+      this.#dispatch(kind, id, special, a, b, c);
     }
     const peerFull = this.#isParent ? UP_FULL : DOWN_FULL;
     if (Atomics.load(this.#state, peerFull) === 1) {
@@ -363,38 +375,40 @@ export class Channel implements Pumped, Route {
     }
   }
 
-  #dispatch(message: Message): void {
-    const special = message[2] === 1;
-    switch (message[0]) {
+  /** Handles message `[kind, id, special, a, b, c]` (see the kinds above). */
+  #dispatch(
+    kind: number,
+    id: number | string,
+    specialFlag: 0 | 1,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+  ): void {
+    const special = specialFlag === 1;
+    switch (kind) {
       case CALL:
         this.handler?.call(
           this,
-          message[1] as number,
-          message[3] as string,
-          decode(message[4], special, this) as unknown[],
-          message[5] as number,
+          id as number,
+          a as string,
+          decode(b, special, this) as unknown[],
+          c as number,
         );
         return;
       case RESULT: {
-        const call = this.#pending.get(message[1] as number);
+        const call = this.#pending.get(id as number);
         if (call === undefined) return; // cancelled or timed out meanwhile
-        const value = decode(message[4], special, this);
-        internals.settle(call.future, message[3] as number, value);
+        internals.settle(call.future, a as number, decode(b, special, this));
         return;
       }
       case CANCEL:
-        this.handler?.cancel(message[1] as number, decode(message[3], special, this));
+        this.handler?.cancel(id as number, decode(a, special, this));
         return;
       case SETTLE:
-        settleMessage(
-          message[1] as string,
-          message[3] as number,
-          decode(message[4], special, this),
-          this,
-        );
+        settleMessage(id as string, a as number, decode(b, special, this), this);
         return;
       case CRASH:
-        this.#crashCause = decode(message[3], special, this);
+        this.#crashCause = decode(a, special, this);
         return;
     }
   }

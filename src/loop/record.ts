@@ -165,6 +165,22 @@ export function readRecord(units: Uint16Array, start: number): unknown {
   return readValue();
 }
 
+/**
+ * Starts reading the array encoded at `units[start]` item by item, without
+ * building it: returns its length; {@linkcode readNext} then takes the items.
+ */
+export function openArray(units: Uint16Array, start: number): number {
+  data = units;
+  at = start;
+  if (data[at++] !== ARRAY) throw new Error(`tandem: corrupt record (not an array at ${start})`);
+  return readLength();
+}
+
+/** The next item of the array {@linkcode openArray} opened. */
+export function readNext(): unknown {
+  return readValue();
+}
+
 function readValue(): unknown {
   const tag = data[at++];
   switch (tag) {
