@@ -2,8 +2,8 @@
  * A spin before `Atomics.wait` that adapts: a spin that catches the change
  * doubles the next one, a spin that does not quarters it, down to none, so
  * it settles where it pays (threads on two cores: sub-microsecond wake-ups)
- * and dies out where it cannot (one core), then probes again once in a
- * while.
+ * and dies out where it does not (a busy machine), then probes again once in
+ * a while. With one CPU it never spins.
  *
  * @module
  */
@@ -41,6 +41,14 @@ export class AdaptiveSpin {
     }
     const shrunk = spin >> 2;
     this.#spin = shrunk < SPIN_FLOOR ? 0 : shrunk;
-    return Atomics.wait(words, index, value, ms === Infinity ? undefined : ms) !== "timed-out";
+    return sleepOn(words, index, value, ms);
   }
+}
+
+/**
+ * `Atomics.wait` taking `Infinity` for "no limit": true if `words[index]`
+ * was no longer `value` or a notify came, false if `ms` passed.
+ */
+export function sleepOn(words: Int32Array, index: number, value: number, ms: number): boolean {
+  return Atomics.wait(words, index, value, ms === Infinity ? undefined : ms) !== "timed-out";
 }

@@ -12,6 +12,7 @@ import {
   WorkerCrashedError,
 } from "../errors.ts";
 import { Future, internals, REJECTED } from "../future/future.ts";
+import { BoundedCache } from "./bounded_cache.ts";
 import { Channel } from "./channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
 import { hub } from "./hub.ts";
@@ -52,7 +53,6 @@ export type LoopApi<M> = {
 };
 
 const HOST_URL = new URL("./worker_host.ts", import.meta.url);
-const MAX_CACHED_TARGETS = 1024;
 
 /** A function as it is named on the wire and in messages. */
 interface Target {
@@ -67,7 +67,8 @@ class LoopCore {
   /** For a loop an ancestor thread registered: its name, and calls go up. */
   via: string | undefined = undefined;
   /** Export names already resolved (the blocking path is too short for a RegExp per call). */
-  readonly #targets = new Map<string, Target>();
+  readonly #targets = new BoundedCache<Target>();
+  readonly #resolve = (fn: FunctionRef): Target => functionTarget(fn, this.module);
 
   constructor(
     readonly module: URL | undefined,
@@ -77,13 +78,7 @@ class LoopCore {
   ) {}
 
   target(fn: FunctionRef): Target {
-    if (typeof fn !== "string") return functionTarget(fn, this.module);
-    let target = this.#targets.get(fn);
-    if (target === undefined) {
-      target = functionTarget(fn, this.module);
-      if (this.#targets.size < MAX_CACHED_TARGETS) this.#targets.set(fn, target);
-    }
-    return target;
+    return typeof fn === "string" ? this.#targets.get(fn, this.#resolve) : this.#resolve(fn);
   }
 
   /** The alive channel with the fewest calls in flight. */

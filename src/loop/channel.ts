@@ -3,9 +3,9 @@
  * worker. Messages go as binary records (`record.ts`) through a
  * shared-memory ring (one per direction); a message that holds more than
  * plain data goes through a MessagePort instead, and a one-unit record in the
- * ring says where, so that order is kept and the receiver can take it synchronously with
- * `receiveMessageOnPort`, even while its thread blocks. After writing, the
- * sender rings the receiver's doorbell (see `hub.ts`).
+ * ring says where, so that order is kept and the receiver can take it
+ * synchronously with `receiveMessageOnPort`, even while its thread blocks.
+ * After writing, the sender rings the receiver's doorbell (see `hub.ts`).
  *
  * Liveness is in shared memory too: the worker marks itself dead before it
  * goes (see `worker_host.ts`), so a parent blocked in `wait()` learns of it

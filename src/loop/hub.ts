@@ -6,18 +6,19 @@
  * - Blocking (`Future.wait`): read a ticket, pump every channel, then sleep on
  *   the doorbell until the ticket changes (`Atomics.wait`), after a short
  *   adaptive spin: spinning answers in well under a microsecond when the
- *   peer runs on another core, and is dropped as soon as it stops paying
- *   (both threads on one core), so it never costs much.
- * - Awaiting: while anything is pending, an `Atomics.waitAsync` on the
- *   doorbell is armed; when it fires, every channel is pumped at once, so a
- *   burst of replies costs one wake-up.
+ *   peer runs on another core, is dropped as soon as it stops paying, and is
+ *   never tried with one CPU, so it never costs much.
+ * - Awaiting: once something awaits an answer (or several calls are out), an
+ *   `Atomics.waitAsync` on the doorbell is armed, and stays armed while
+ *   anything is pending; when it fires, every channel is pumped at once, so
+ *   a burst of replies costs one wake-up.
  *
  * @module
  */
 
 import type { Blocker } from "../future/future.ts";
 import { pendingShared } from "../future/shared.ts";
-import { AdaptiveSpin } from "./adaptive_spin.ts";
+import { AdaptiveSpin, sleepOn } from "./adaptive_spin.ts";
 import { type Bell, ownBell } from "./threads.ts";
 
 /** What a hub pumps. */
@@ -77,10 +78,7 @@ export class Hub implements Blocker {
 
   /**
    * Sleeps until the doorbell moves past `ticket` or `ms` pass; true if it
-   * moved. Spins first: a spin that catches the change doubles the next one,
-   * a spin that does not quarters it, down to none, so it settles where it
-   * pays (threads on two cores) and dies out where it cannot (one core),
-   * then probes again once in a while.
+   * moved. Spins first where that pays (see `adaptive_spin.ts`).
    */
   block(ticket: number, ms: number): boolean {
     return this.#spin.wait(this.#doorbell, 0, ticket, ms);
@@ -88,8 +86,7 @@ export class Hub implements Blocker {
 
   /** Like `block`, without the spin: for waits that are mostly timers. */
   rest(ticket: number, ms: number): boolean {
-    return Atomics.wait(this.#doorbell, 0, ticket, ms === Infinity ? undefined : ms) !==
-      "timed-out";
+    return sleepOn(this.#doorbell, 0, ticket, ms);
   }
 
   /** Wakes this thread's blocked or armed waits (used by peers and by itself). */

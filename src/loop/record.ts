@@ -91,10 +91,8 @@ export class RecordWriter {
     // several times cheaper than Object.getPrototypeOf.)
     if (Array.isArray(value)) return this.#array(value, depth);
     if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-    const units = this.#room(3);
     const at = this.length;
-    units[at] = OBJECT;
-    this.length = at + 3;
+    this.#tagged(OBJECT, 0); // the count is patched in below
     let count = 0;
     for (const key in value) {
       this.#string(key, false);
@@ -109,12 +107,7 @@ export class RecordWriter {
 
   #array(array: unknown[], depth: number): boolean {
     const length = array.length;
-    const units = this.#room(3);
-    const at = this.length;
-    units[at] = ARRAY;
-    units[at + 1] = length & 0xffff;
-    units[at + 2] = length >>> 16;
-    this.length = at + 3;
+    this.#tagged(ARRAY, length);
     for (let i = 0; i < length; i++) {
       if (!(i in array) || !this.#value(array[i], depth + 1)) return false;
     }
@@ -123,12 +116,7 @@ export class RecordWriter {
 
   #number(value: number): void {
     if ((value | 0) === value && (value !== 0 || 1 / value > 0)) {
-      const units = this.#room(3);
-      const at = this.length;
-      units[at] = INT;
-      units[at + 1] = value & 0xffff;
-      units[at + 2] = value >>> 16;
-      this.length = at + 3;
+      this.#tagged(INT, value);
       return;
     }
     const units = this.#room(5);
@@ -140,6 +128,16 @@ export class RecordWriter {
     units[at + 3] = floatUnits[2];
     units[at + 4] = floatUnits[3];
     this.length = at + 5;
+  }
+
+  /** Writes `tag` and a 32-bit value: an int, or a length or count. */
+  #tagged(tag: number, value: number): void {
+    const units = this.#room(3);
+    const at = this.length;
+    units[at] = tag;
+    units[at + 1] = value & 0xffff;
+    units[at + 2] = value >>> 16;
+    this.length = at + 3;
   }
 
   #string(text: string, tagged: boolean): void {
@@ -177,9 +175,7 @@ export function openArray(units: Uint16Array, start: number): number {
 }
 
 /** The next item of the array {@linkcode openArray} opened. */
-export function readNext(): unknown {
-  return readValue();
-}
+export { readValue as readNext };
 
 function readValue(): unknown {
   const tag = data[at++];

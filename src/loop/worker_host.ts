@@ -20,6 +20,7 @@
 import { TimeoutError } from "../errors.ts";
 import { Future } from "../future/future.ts";
 import { CallContext, runAsCall } from "./current_signal.ts";
+import { BoundedCache } from "./bounded_cache.ts";
 import { Channel, type ChannelEnds } from "./channel.ts";
 import { Hub, installHub } from "./hub.ts";
 import { type Bell, joinDirectory } from "./threads.ts";
@@ -82,20 +83,14 @@ interface ParsedRef {
   name: string;
   label: string;
 }
-const parsedRefs = new Map<string, ParsedRef>();
-const MAX_PARSED_REFS = 1024;
+const parsedRefs = new BoundedCache<ParsedRef>();
 
 function parseRef(ref: string): ParsedRef {
-  let parsed = parsedRefs.get(ref);
-  if (parsed === undefined) {
-    const hash = ref.indexOf("#");
-    const { url, name } = hash >= 0
-      ? { url: ref.slice(0, hash), name: decodeURIComponent(ref.slice(hash + 1)) }
-      : { url: checkedDefaultModule(ref), name: ref };
-    parsed = { url, name, label: `${name}()` };
-    if (parsedRefs.size < MAX_PARSED_REFS) parsedRefs.set(ref, parsed);
-  }
-  return parsed;
+  const hash = ref.indexOf("#");
+  const { url, name } = hash >= 0
+    ? { url: ref.slice(0, hash), name: decodeURIComponent(ref.slice(hash + 1)) }
+    : { url: checkedDefaultModule(ref), name: ref };
+  return { url, name, label: `${name}()` };
 }
 
 function checkedDefaultModule(ref: string): string {
@@ -129,7 +124,7 @@ function serve(from: Channel, id: number, ref: string, args: unknown[], timeoutM
   }
   let parsed: ParsedRef;
   try {
-    parsed = parseRef(ref);
+    parsed = parsedRefs.get(ref, parseRef);
   } catch (error) {
     from.reply(id, false, error, ref);
     return;

@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { BoundedCache } from "../../src/loop/bounded_cache.ts";
+
+Deno.test("bounded cache makes each kept value once, and keeps no more than its limit", () => {
+  const cache = new BoundedCache<string>(2);
+  const made: string[] = [];
+  const make = (key: string) => {
+    made.push(key);
+    return key.toUpperCase();
+  };
+  for (const key of ["a", "b", "a", "c", "c", "b"]) {
+    assert.equal(cache.get(key, make), key.toUpperCase());
+  }
+  assert.deepEqual(made, ["a", "b", "c", "c"], "c came after the limit: made each time");
+});
+
+Deno.test("bounded cache keeps nothing when making fails", () => {
+  const cache = new BoundedCache<number>();
+  assert.throws(() =>
+    cache.get("bad", () => {
+      throw new TypeError("bad name");
+    }), TypeError);
+  assert.equal(cache.get("bad", () => 1), 1);
+});
