@@ -7,6 +7,11 @@
  * synchronously with `receiveMessageOnPort`, even while its thread blocks.
  * After writing, the sender rings the receiver's doorbell (see `hub.ts`).
  *
+ * A message is a fixed header (kind, id, and one more number) and at most
+ * two values: the header is read and written as plain units, and a function
+ * is named by a number once the channel has carried its name (a `NAME`
+ * message), so that a tiny call costs little more than its arguments.
+ *
  * Liveness is in shared memory too: the worker marks itself dead before it
  * goes (see `worker_host.ts`), so a parent blocked in `wait()` learns of it
  * at once and fails every pending call with `WorkerCrashedError`.
@@ -21,20 +26,35 @@ import { FULFILLED, Future, type FutureLink, internals, REJECTED } from "../futu
 import { type Route, settleMessage } from "../future/shared.ts";
 import type { Bell } from "./threads.ts";
 import type { Hub, Pumped } from "./hub.ts";
-import { openArray, readNext, RecordWriter } from "./record.ts";
+import { openValues, readNext, RecordWriter } from "./record.ts";
 import { createRing, Ring, type RingBuffer } from "./ring.ts";
 
-/** Message kinds; every message is `[kind, id, special, ...fields]`. */
-const CALL = 0; // [CALL, id, special, fn, args, timeoutMs]
-const RESULT = 1; // [RESULT, id, special, state, value?]
-const CANCEL = 2; // [CANCEL, id, special, reason]
-const SETTLE = 3; // [SETTLE, futureId, special, state, value?]
-const CRASH = 4; // [CRASH, 0, special, cause]
-type Message = [number, number | string, 0 | 1, ...unknown[]];
+/**
+ * Message kinds. A message is `head` (its kind, and `SPECIAL` when its value
+ * is encoded, see `codec.ts`), `id`, `x`, a `lead` (CALL and SETTLE only) and
+ * a `value`:
+ */
+const CALL = 0; // id: the call; x: the function's name number; lead: timeoutMs; value: args
+const RESULT = 1; // id: the call; x: FULFILLED or REJECTED; value: the outcome
+const CANCEL = 2; // id: the call; value: the reason
+const SETTLE = 3; // x: the state; lead: the shared future's id; value: the outcome
+const CRASH = 4; // value: the worker's error
+const NAME = 5; // id: a name number; value: the function name it stands for from now on
+const KIND = 0xf;
+const SPECIAL = 0x10;
+/** The header's units: head, id (two units), x (two units). */
+const HEADER = 5;
+/** A message as it goes through the port: `[head, id, x, lead, value]`. */
+type PortMessage = [number, number, number, unknown, unknown];
 
-/** The record that says "the next message is on the port" (no value starts so). */
+/** The record that says "the next message is on the port" (no head is so). */
 const ON_PORT = new Uint16Array([0xfffe]);
 let spareWriter: RecordWriter | undefined;
+/**
+ * How many function names a channel keeps numbers for; past that, numbers
+ * are reused, oldest first (forwarded calls to control hosts name many).
+ */
+const NAME_NUMBERS = 1024;
 
 /** Words of the shared state. */
 const PARENT = 0; // OPEN or CLOSED
@@ -75,6 +95,11 @@ export class Channel implements Pumped, Route {
   readonly #outbox: Uint16Array[] = [];
   readonly #pending = new Map<number, CallLink>();
   #nextId = 1;
+  /** The numbers of the function names this side sent, and the names by number. */
+  readonly #nameNumbers = new Map<string, number>();
+  readonly #sentNames: string[] = [];
+  /** The names the peer sent, by number. */
+  readonly #names: string[] = [];
   #gone: Error | undefined = undefined;
   #crashCause: unknown = undefined;
   readonly #startDeadline: number;
@@ -181,7 +206,7 @@ export class Channel implements Pumped, Route {
   markDead(cause: unknown): void {
     if (Atomics.load(this.#state, CHILD) >= DEAD) return;
     try {
-      this.#post([CRASH, 0, 0, undefined], cause, "the worker's error");
+      this.#post(CRASH, 0, 0, undefined, cause, "");
     } catch { /* the state word below is what counts */ }
     Atomics.store(this.#state, CHILD, DEAD);
     this.#ringPeer();
@@ -206,7 +231,7 @@ export class Channel implements Pumped, Route {
     const id = this.#nextId++;
     const ticket = this.#hub.ticket();
     try {
-      this.#post([CALL, id, 0, fn, undefined, timeoutMs], args, `${label} arguments`, 4);
+      this.#post(CALL, id, this.#nameNumber(fn), timeoutMs, args, label);
     } catch (error) {
       return Future.reject(error);
     }
@@ -227,13 +252,9 @@ export class Channel implements Pumped, Route {
   reply(id: number, ok: boolean, value: unknown, label: string): void {
     if (this.#peerState() >= CLOSED) return;
     try {
-      this.#post(
-        [RESULT, id, 0, ok ? FULFILLED : REJECTED, value],
-        value,
-        `the result of ${label}`,
-      );
+      this.#post(RESULT, id, ok ? FULFILLED : REJECTED, undefined, value, label);
     } catch (error) {
-      this.#post([RESULT, id, 0, REJECTED, error], error, `the error of ${label}`);
+      this.#post(RESULT, id, REJECTED, undefined, error, label);
     }
   }
 
@@ -245,48 +266,62 @@ export class Channel implements Pumped, Route {
   sendCancel(id: number, reason: unknown): void {
     if (!this.alive) return;
     try {
-      this.#post([CANCEL, id, 0, reason], reason, "the cancellation reason");
+      this.#post(CANCEL, id, 0, undefined, reason, "");
     } catch {
-      this.#post([CANCEL, id, 0, undefined], undefined, "");
+      this.#post(CANCEL, id, 0, undefined, undefined, "");
     }
   }
 
   sendSettle(id: string, state: number, value: unknown): void {
-    this.#post([SETTLE, id, 0, state, value], value, "the outcome of a shared future");
+    this.#post(SETTLE, 0, state, id, value, "");
+  }
+
+  /** The number that names `fn` on this channel (its name is sent the first time). */
+  #nameNumber(fn: string): number {
+    let number = this.#nameNumbers.get(fn);
+    if (number !== undefined) return number;
+    number = this.#nameNumbers.size;
+    if (number >= NAME_NUMBERS) {
+      // Reuse the oldest number: the peer reads the NAME before later calls.
+      const [oldest, reused] = this.#nameNumbers.entries().next().value!;
+      this.#nameNumbers.delete(oldest);
+      number = reused;
+    }
+    this.#nameNumbers.set(fn, number);
+    this.#post(NAME, number, 0, undefined, fn, "");
+    return number;
   }
 
   // ---- the wire ----
 
   /**
-   * Sends a message whose field `valueAt` (the last by default; dropped when
-   * `undefined`, so a void result stays short) carries `value`. Plain data
-   * goes as a binary record through the ring; anything else is encoded (see
-   * `codec.ts`) and, if still not plain, goes through the port, announced by
-   * a record in the ring so that order is kept.
+   * Sends a message (see the kinds above; `label` names the call in errors).
+   * Plain data goes as a binary record through the ring; anything else is
+   * encoded (see `codec.ts`) and, if still not plain, goes through the port,
+   * announced by a record in the ring so that order is kept.
    */
-  #post(message: Message, value: unknown, what: string, valueAt = message.length - 1): void {
-    if (value === undefined && valueAt === message.length - 1) message.length = valueAt;
-    else message[valueAt] = value;
+  #post(kind: number, id: number, x: number, lead: unknown, value: unknown, label: string): void {
     // A getter run by the writer may send too: it then gets a writer of its own.
     const writer = spareWriter ?? new RecordWriter();
     spareWriter = undefined;
+    let head = kind;
     try {
-      let plain = writer.write(message);
+      let plain = frame(writer, head, id, x, lead, value);
       if (!plain) {
-        const encoded = encode(value, this, what);
-        message[valueAt] = encoded.data;
-        message[2] = encoded.special ? 1 : 0;
-        plain = writer.write(message);
+        const encoded = encode(value, this, describe(kind, x, label));
+        value = encoded.data;
+        if (encoded.special) head |= SPECIAL;
+        plain = frame(writer, head, id, x, lead, value);
       }
       if (plain && writer.length <= this.#out.maxRecord) this.#write(writer.units, writer.length);
-      else this.#sendOnPort(message, what);
+      else this.#sendOnPort([head, id, x, lead, value], describe(kind, x, label));
     } finally {
       spareWriter = writer;
     }
     this.#ringPeer();
   }
 
-  #sendOnPort(message: Message, what: string): void {
+  #sendOnPort(message: PortMessage, what: string): void {
     try {
       this.#port.postMessage(message);
     } catch (error) {
@@ -333,21 +368,21 @@ export class Channel implements Pumped, Route {
     const peerState = this.#peerState();
     const ring = this.#in, data = ring.data;
     for (let at = ring.peek(); at >= 0; at = ring.peek()) {
-      if (data[at] === ON_PORT[0]) {
+      const head = data[at];
+      if (head === ON_PORT[0]) {
         const message = this.#fromPort();
         ring.consume();
-        this.#dispatch(message[0], message[1], message[2], message[3], message[4], message[5]);
+        this.#dispatch(message[0], message[1], message[2], message[3], message[4]);
         continue;
       }
-      // Read field by field: the message array would be garbage at once.
-      const fields = openArray(data, at);
-      const kind = readNext() as number, id = readNext() as number | string;
-      const special = readNext() as 0 | 1;
-      const a = fields > 3 ? readNext() : undefined;
-      const b = fields > 4 ? readNext() : undefined;
-      const c = fields > 5 ? readNext() : undefined;
+      const id = (data[at + 1] | (data[at + 2] << 16)) >>> 0;
+      const x = (data[at + 3] | (data[at + 4] << 16)) >>> 0;
+      openValues(data, at + HEADER);
+      const kind = head & KIND;
+      const lead = kind === CALL || kind === SETTLE ? readNext() : undefined;
+      const value = readNext();
       ring.consume();
-      this.#dispatch(kind, id, special, a, b, c);
+      this.#dispatch(head, id, x, lead, value);
     }
     const peerFull = this.#isParent ? UP_FULL : DOWN_FULL;
     if (Atomics.load(this.#state, peerFull) === 1) {
@@ -362,12 +397,12 @@ export class Channel implements Pumped, Route {
     }
   }
 
-  #fromPort(): Message {
+  #fromPort(): PortMessage {
     const until = performance.now() + PORT_WAIT_MS;
     const nap = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       const received = receiveMessageOnPort(this.#port as never);
-      if (received) return received.message as Message;
+      if (received) return received.message as PortMessage;
       if (performance.now() > until) {
         throw new Error("tandem: a message announced in the ring never arrived on the port");
       }
@@ -375,40 +410,36 @@ export class Channel implements Pumped, Route {
     }
   }
 
-  /** Handles message `[kind, id, special, a, b, c]` (see the kinds above). */
-  #dispatch(
-    kind: number,
-    id: number | string,
-    specialFlag: 0 | 1,
-    a: unknown,
-    b: unknown,
-    c: unknown,
-  ): void {
-    const special = specialFlag === 1;
-    switch (kind) {
+  /** Handles a message (see the kinds above). */
+  #dispatch(head: number, id: number, x: number, lead: unknown, value: unknown): void {
+    const special = (head & SPECIAL) !== 0;
+    switch (head & KIND) {
       case CALL:
         this.handler?.call(
           this,
-          id as number,
-          a as string,
-          decode(b, special, this) as unknown[],
-          c as number,
+          id,
+          this.#names[x],
+          decode(value, special, this) as unknown[],
+          lead as number,
         );
         return;
       case RESULT: {
-        const call = this.#pending.get(id as number);
+        const call = this.#pending.get(id);
         if (call === undefined) return; // cancelled or timed out meanwhile
-        internals.settle(call.future, a as number, decode(b, special, this));
+        internals.settle(call.future, x, decode(value, special, this));
         return;
       }
       case CANCEL:
-        this.handler?.cancel(id as number, decode(a, special, this));
+        this.handler?.cancel(id, decode(value, special, this));
         return;
       case SETTLE:
-        settleMessage(id as string, a as number, decode(b, special, this), this);
+        settleMessage(lead as string, x, decode(value, special, this), this);
         return;
       case CRASH:
-        this.#crashCause = decode(a, special, this);
+        this.#crashCause = decode(value, special, this);
+        return;
+      case NAME:
+        this.#names[id] = value as string;
         return;
     }
   }
@@ -460,6 +491,43 @@ export class Channel implements Pumped, Route {
 
   forget(id: number): void {
     this.#pending.delete(id);
+  }
+}
+
+/** Writes a message's record; false when its value is not plain data. */
+function frame(
+  writer: RecordWriter,
+  head: number,
+  id: number,
+  x: number,
+  lead: unknown,
+  value: unknown,
+): boolean {
+  const units = writer.begin(HEADER);
+  units[0] = head;
+  units[1] = id & 0xffff;
+  units[2] = id >>> 16;
+  units[3] = x & 0xffff;
+  units[4] = x >>> 16;
+  const kind = head & KIND;
+  return (kind !== CALL && kind !== SETTLE || writer.append(lead)) && writer.append(value);
+}
+
+/** What a message's value is, for errors (made only when one is needed). */
+function describe(kind: number, x: number, label: string): string {
+  switch (kind) {
+    case CALL:
+      return `${label} arguments`;
+    case RESULT:
+      return x === FULFILLED ? `the result of ${label}` : `the error of ${label}`;
+    case CANCEL:
+      return "the cancellation reason";
+    case SETTLE:
+      return "the outcome of a shared future";
+    case CRASH:
+      return "the worker's error";
+    default:
+      return "a function name";
   }
 }
 

@@ -51,6 +51,23 @@ export class RecordWriter {
     return this.#value(value, 0);
   }
 
+  /**
+   * Starts a record that opens with `prefix` units of the caller's own
+   * (`units[0 .. prefix)`, returned for it to fill), followed by values
+   * {@linkcode RecordWriter.append}ed after them.
+   */
+  begin(prefix: number): Uint16Array {
+    this.length = 0;
+    const units = this.#room(prefix);
+    this.length = prefix;
+    return units;
+  }
+
+  /** Encodes `value` after what is already written; false when it is not plain data. */
+  append(value: unknown): boolean {
+    return this.#value(value, 0);
+  }
+
   #room(more: number): Uint16Array {
     const needed = this.length + more;
     if (needed > this.units.length) {
@@ -164,17 +181,16 @@ export function readRecord(units: Uint16Array, start: number): unknown {
 }
 
 /**
- * Starts reading the array encoded at `units[start]` item by item, without
- * building it: returns its length; {@linkcode readNext} then takes the items.
+ * Starts reading values one after another from `units[start]` (what
+ * {@linkcode RecordWriter.append} wrote after a record's own prefix):
+ * {@linkcode readNext} then takes them.
  */
-export function openArray(units: Uint16Array, start: number): number {
+export function openValues(units: Uint16Array, start: number): void {
   data = units;
   at = start;
-  if (data[at++] !== ARRAY) throw new Error(`tandem: corrupt record (not an array at ${start})`);
-  return readLength();
 }
 
-/** The next item of the array {@linkcode openArray} opened. */
+/** The next value after {@linkcode openValues}. */
 export { readValue as readNext };
 
 function readValue(): unknown {

@@ -143,6 +143,15 @@ Deno.test("bad input fails the call with an error naming the culprit, and the lo
   assert.equal(loop.api.add(2, 2).wait(), 4);
 });
 
+Deno.test("past a channel's 1024 name numbers, reused numbers still name the right function", () => {
+  using loop = start();
+  const names = Array.from({ length: 1100 }, (_, i) => `nope${i}`);
+  for (const name of [...names, "nope3", "nope1099"]) {
+    assert.throws(() => loop.call(name).wait(), new RegExp(`no export named "${name}"`));
+  }
+  assert.equal(loop.api.add(2, 3).wait(), 5);
+});
+
 Deno.test("a module that cannot be loaded fails every call with the loader's error", async () => {
   using broken = BackgroundLoop.start(new URL("../fixtures/throws_on_load.ts", import.meta.url));
   for (let i = 0; i < 2; i++) {
