@@ -54,6 +54,12 @@ export interface FutureLink {
   readonly blocker: Blocker;
   /** `performance.now()` time at which `wait()` calls `expire()`. */
   readonly deadline?: number;
+  /**
+   * The blocker's ticket from before the request behind the future was sent:
+   * until the ticket moves, nothing that could settle it has arrived, so
+   * `wait()` need not pump before it first blocks.
+   */
+  readonly ticket?: number;
   expire?(): void;
   /** Cross-thread arbitration before a local settle; false: another thread won. */
   claim?(): boolean;
@@ -266,17 +272,23 @@ export class Future<T> implements Waitable<T> {
   wait(timeoutMs?: number): T {
     if (this.#state >= FULFILLED) return this.#outcome();
     const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
+    // Pumping (and asking whether the other side is gone) only pays after
+    // the doorbell moved: a peer rings after it wrote, or when it dies.
+    let pumped = this.#link?.ticket;
     for (;;) {
       const link = this.#link;
       if (link === undefined) throw this.#deadlock();
       const blocker = link.blocker;
       const ticket = blocker.ticket();
-      blocker.pump();
-      if (this.#state >= FULFILLED) return this.#outcome();
-      const stalled = link.stalled();
-      if (stalled) {
-        link.gaveUp?.();
-        throw stalled;
+      if (ticket !== pumped) {
+        blocker.pump();
+        pumped = ticket;
+        if (this.#state >= FULFILLED) return this.#outcome();
+        const stalled = link.stalled();
+        if (stalled) {
+          link.gaveUp?.();
+          throw stalled;
+        }
       }
       const deadline = link.deadline ?? Infinity;
       if (deadline === Infinity && until === Infinity) {
@@ -286,6 +298,7 @@ export class Future<T> implements Waitable<T> {
       const now = performance.now();
       if (now >= deadline) {
         link.expire?.();
+        pumped = undefined; // (to look at the outcome, whoever settled it)
         continue;
       }
       if (now >= until) {

@@ -81,8 +81,9 @@ class LoopCore {
     return typeof fn === "string" ? this.#targets.get(fn, this.#resolve) : this.#resolve(fn);
   }
 
-  /** The alive channel with the fewest calls in flight. */
+  /** The alive channel with the fewest calls in flight (a lone one as is: its call fails if it is gone). */
   pick(): Channel | undefined {
+    if (this.channels.length === 1) return this.channels[0];
     let best: Channel | undefined;
     for (const channel of this.channels) {
       if (channel.alive && (best === undefined || channel.waiting < best.waiting)) best = channel;

@@ -56,19 +56,19 @@ let spareWriter: RecordWriter | undefined;
  */
 const NAME_NUMBERS = 1024;
 
-/** Words of the shared state. */
-const PARENT = 0; // OPEN or CLOSED
-const CHILD = 1; // STARTING, READY, DEAD or CLOSED
-const DOWN_FULL = 2; // the parent waits for room in the down ring
-const UP_FULL = 3; // the worker waits for room in the up ring
-const STARTING = 0, READY = 1, DEAD = 2;
-const CLOSED = 3; // (the parent's state is 0 while open)
+/**
+ * Each side's mark on the ring it writes (see `ring.ts`): its state, and
+ * FULL while it waits for room. The parent's state is 0 (open) or CLOSED;
+ * the worker's is STARTING, READY, DEAD or CLOSED.
+ */
+const STATE = 3;
+const STARTING = 0, READY = 1, DEAD = 2, CLOSED = 3;
+const FULL = 4;
 
 /** Everything the worker needs to open its end; crosses in the first message. */
 export interface ChannelEnds {
   down: RingBuffer;
   up: RingBuffer;
-  state: SharedArrayBuffer;
   parentBell: Bell;
   port: MessagePort;
 }
@@ -89,7 +89,8 @@ export class Channel implements Pumped, Route {
   readonly #out: Ring;
   readonly #in: Ring;
   readonly #port: MessagePort;
-  readonly #state: Int32Array;
+  /** The peer's mark, as the last look at its ring found it. */
+  #peerMark = 0;
   readonly #peerDoorbell: Int32Array;
   readonly #isParent: boolean;
   readonly #outbox: Uint16Array[] = [];
@@ -122,7 +123,6 @@ export class Channel implements Pumped, Route {
     const ends: ChannelEnds = {
       down: createRing(),
       up: createRing(),
-      state: new SharedArrayBuffer(16),
       parentBell: hub.bell,
       port: peerPort,
     };
@@ -146,7 +146,6 @@ export class Channel implements Pumped, Route {
     this.#out = new Ring(isParent ? ends.down : ends.up);
     this.#in = new Ring(isParent ? ends.up : ends.down);
     this.#port = port;
-    this.#state = new Int32Array(ends.state);
     this.#peerDoorbell = new Int32Array(peerBell.buffer, peerBell.offset, 1);
     this.#startDeadline = performance.now() + START_TIMEOUT_MS;
     hub.channels.add(this);
@@ -168,7 +167,7 @@ export class Channel implements Pumped, Route {
 
   /** The worker has opened its end. */
   get ready(): boolean {
-    return Atomics.load(this.#state, CHILD) !== STARTING;
+    return this.#peerState() !== STARTING;
   }
 
   goneError(): Error {
@@ -180,8 +179,9 @@ export class Channel implements Pumped, Route {
 
   /** Why a blocking wait on a call of this channel cannot end, if it cannot. */
   stalled(): Error | undefined {
-    if (!this.alive) return this.goneError();
-    if (this.#isParent && !this.ready && performance.now() > this.#startDeadline) {
+    const state = this.#peerState();
+    if (this.#gone !== undefined || state >= DEAD) return this.goneError();
+    if (this.#isParent && state === STARTING && performance.now() > this.#startDeadline) {
       this.peerGone(
         new WorkerCrashedError(
           `the worker did not start within ${
@@ -198,17 +198,17 @@ export class Channel implements Pumped, Route {
 
   /** The worker says it is serving. */
   markReady(): void {
-    Atomics.store(this.#state, CHILD, READY);
+    this.#setState(READY);
     this.#ringPeer();
   }
 
   /** The worker says it is dying, and why (best effort: the cause may not encode). */
   markDead(cause: unknown): void {
-    if (Atomics.load(this.#state, CHILD) >= DEAD) return;
+    if ((this.#out.mark & STATE) >= DEAD) return;
     try {
       this.#post(CRASH, 0, 0, undefined, cause, "");
     } catch { /* the state word below is what counts */ }
-    Atomics.store(this.#state, CHILD, DEAD);
+    this.#setState(DEAD);
     this.#ringPeer();
   }
 
@@ -250,7 +250,7 @@ export class Channel implements Pumped, Route {
 
   /** The outcome of call `id`, from the worker side. */
   reply(id: number, ok: boolean, value: unknown, label: string): void {
-    if (this.#peerState() >= CLOSED) return;
+    if ((this.#peerMark & STATE) >= CLOSED) return;
     try {
       this.#post(RESULT, id, ok ? FULFILLED : REJECTED, undefined, value, label);
     } catch (error) {
@@ -341,7 +341,7 @@ export class Channel implements Pumped, Route {
 
   /**
    * Moves the backlog into the ring, as far as it has room. While a backlog
-   * remains, the sender's FULL word asks the reader for room: a reader that
+   * remains, the sender's FULL mark asks the reader for room: a reader that
    * sees it publishes what it consumed and rings back (see `drain`).
    */
   #flush(): void {
@@ -349,7 +349,8 @@ export class Channel implements Pumped, Route {
     let sent = 0;
     while (sent < outbox.length && this.#out.write(outbox[sent], outbox[sent].length)) sent++;
     if (sent > 0) outbox.splice(0, sent);
-    Atomics.store(this.#state, this.#isParent ? DOWN_FULL : UP_FULL, outbox.length > 0 ? 1 : 0);
+    const mark = this.#out.mark, full = outbox.length > 0 ? FULL : 0;
+    if ((mark & FULL) !== full) this.#out.setMark((mark & STATE) | full);
     this.#ringPeer();
   }
 
@@ -359,14 +360,18 @@ export class Channel implements Pumped, Route {
   }
 
   #peerState(): number {
-    return Atomics.load(this.#state, this.#isParent ? CHILD : PARENT);
+    return (this.#peerMark = this.#in.refresh()) & STATE;
+  }
+
+  #setState(state: number): void {
+    this.#out.setMark((this.#out.mark & FULL) | state);
   }
 
   drain(): void {
-    // The state is read first: a worker writes its last words before it
-    // marks itself dead, so they are in the ring by then.
-    const peerState = this.#peerState();
+    // One load finds the records and the peer's state: a worker writes its
+    // last words before it marks itself dead, so they are found with it.
     const ring = this.#in, data = ring.data;
+    const mark = this.#peerMark = ring.refresh();
     for (let at = ring.peek(); at >= 0; at = ring.peek()) {
       const head = data[at];
       if (head === ON_PORT[0]) {
@@ -384,14 +389,14 @@ export class Channel implements Pumped, Route {
       ring.consume();
       this.#dispatch(head, id, x, lead, value);
     }
-    const peerFull = this.#isParent ? UP_FULL : DOWN_FULL;
-    if (Atomics.load(this.#state, peerFull) === 1) {
+    if ((mark & FULL) !== 0) {
       ring.release();
       this.#ringPeer();
     } else {
       ring.releaseSome();
     }
     if (this.#outbox.length > 0) this.#flush();
+    const peerState = mark & STATE;
     if (peerState >= DEAD && this.#gone === undefined) {
       this.peerGone(peerState === DEAD ? this.#crashed() : new LoopClosedError());
     }
@@ -472,7 +477,7 @@ export class Channel implements Pumped, Route {
 
   /** Parent side: tells the worker to stop and forgets the channel. */
   close(): void {
-    Atomics.store(this.#state, PARENT, CLOSED);
+    this.#setState(CLOSED);
     this.#ringPeer();
     this.peerGone(new LoopClosedError());
     this.#hub.channels.delete(this);
@@ -481,12 +486,12 @@ export class Channel implements Pumped, Route {
 
   /** Worker side: the parent closed the channel. */
   get parentClosed(): boolean {
-    return Atomics.load(this.#state, PARENT) === CLOSED;
+    return this.#peerState() === CLOSED;
   }
 
   /** Worker side: the loop closed; let the parent know. */
   markClosed(): void {
-    Atomics.store(this.#state, CHILD, CLOSED);
+    this.#setState(CLOSED);
   }
 
   forget(id: number): void {

@@ -6,6 +6,7 @@ function record(n: number): Uint16Array {
 }
 
 function take(ring: Ring): number[] | undefined {
+  ring.refresh();
   const at = ring.peek();
   if (at < 0) return undefined;
   const length = ring.data[at - 2] | (ring.data[at - 1] << 16);
@@ -54,5 +55,22 @@ Deno.test("ring refuses records that are too long", () => {
   assert.equal(ring.write(long, long.length), false);
   assert.equal(ring.write(long, ring.maxRecord), true);
   assert.equal(take(ring)?.length, ring.maxRecord);
+  ring.refresh();
   assert.equal(ring.peek(), -1);
+});
+
+Deno.test("ring finds only the records written before its last refresh, and the writer's mark", () => {
+  const buffer = createRing(256);
+  const producer = new Ring(buffer), consumer = new Ring(buffer);
+  producer.write(Uint16Array.of(1), 1);
+  assert.equal(consumer.refresh(), 0);
+  producer.write(Uint16Array.of(2), 1);
+  producer.setMark(5);
+  assert.equal(producer.mark, 5);
+  assert.ok(consumer.peek() >= 0);
+  consumer.consume();
+  assert.equal(consumer.peek(), -1, "the second record came after the refresh");
+  assert.equal(consumer.refresh(), 5);
+  assert.deepEqual(take(consumer), [2]);
+  assert.equal(new Ring(buffer).mark, 5, "a new view reads the mark");
 });
