@@ -27,6 +27,7 @@ import { type Route, settleMessage } from "../future/shared.ts";
 import type { Bell } from "./threads.ts";
 import type { Hub, Pumped } from "./hub.ts";
 import { openValues, readNext, RecordWriter } from "./record.ts";
+import { IdTable } from "./id_table.ts";
 import { createRing, Ring, type RingBuffer } from "./ring.ts";
 
 /**
@@ -94,7 +95,7 @@ export class Channel implements Pumped, Route {
   readonly #peerDoorbell: Int32Array;
   readonly #isParent: boolean;
   readonly #outbox: Uint16Array[] = [];
-  readonly #pending = new Map<number, CallLink>();
+  readonly #pending = new IdTable<CallLink>();
   #nextId = 1;
   /** The numbers of the function names this side sent, and the names by number. */
   readonly #nameNumbers = new Map<string, number>();
@@ -228,7 +229,8 @@ export class Channel implements Pumped, Route {
       future.cancel(signal.reason);
       return future;
     }
-    const id = this.#nextId++;
+    const id = this.#nextId;
+    this.#nextId = (id + 1) >>> 0 || 1; // ids cross as 32 bits
     const ticket = this.#hub.ticket();
     try {
       this.#post(CALL, id, this.#nameNumber(fn), timeoutMs, args, label);
@@ -260,7 +262,7 @@ export class Channel implements Pumped, Route {
 
   /** Every call still pending (for close and cancellation). */
   pendingFutures(): Future<unknown>[] {
-    return [...this.#pending.values()].map((link) => link.future);
+    return this.#pending.values().map((link) => link.future);
   }
 
   sendCancel(id: number, reason: unknown): void {
@@ -470,8 +472,7 @@ export class Channel implements Pumped, Route {
       if (error instanceof WorkerCrashedError) error = this.#crashed();
     }
     this.#gone = error;
-    for (const { future } of [...this.#pending.values()]) internals.settle(future, REJECTED, error);
-    this.#pending.clear();
+    for (const { future } of this.#pending.values()) internals.settle(future, REJECTED, error);
     this.onGone?.(error);
   }
 

@@ -7,7 +7,8 @@
  * sleeps on its doorbell for up to {@linkcode HOT_MS} in `Atomics.wait`
  * rather than in `Atomics.waitAsync`: the next call of a back-to-back caller
  * is then answered without an event-loop turn (FACTS.md: 4.6 µs against
- * 7.6 µs on one core). Its event loop is paused for that long at most, and a
+ * 7.6 µs on one core). Its event loop is paused for that long at most (a
+ * timer that served code set and did not await may fire that late), and a
  * continuous stream of calls yields to it every {@linkcode SLICE_MS}.
  *
  * Dying: an uncaught error, an unhandled rejection, `self.close()` and
@@ -22,6 +23,7 @@ import { Future } from "../future/future.ts";
 import { CallContext, runAsCall } from "./current_signal.ts";
 import { BoundedCache } from "./bounded_cache.ts";
 import { Channel, type ChannelEnds } from "./channel.ts";
+import { IdTable } from "./id_table.ts";
 import { Hub, installHub } from "./hub.ts";
 import { type Bell, joinDirectory } from "./threads.ts";
 import { type InheritedLoop, inheritLoops } from "./get_loop.ts";
@@ -44,7 +46,13 @@ export interface WorkerInit {
   loops: InheritedLoop[];
 }
 
-const HOT_MS = 2;
+/**
+ * Longer than a scheduler tick (4 ms at HZ=250): a sleep due before the next
+ * tick makes the kernel reprogram the timer, a VM exit on virtual machines
+ * (measured: a 2 ms hot wait made a one-CPU round trip 0.6 µs slower than a
+ * 4 ms one, which costs what an endless wait does, within 0.1 µs).
+ */
+const HOT_MS = 10;
 const SLICE_MS = 5;
 
 type Namespace = Record<string, unknown>;
@@ -56,7 +64,7 @@ interface ModuleEntry {
 type QueuedCall = [Channel, number, string, unknown[], number];
 
 const modules = new Map<string, ModuleEntry>();
-const running = new Map<number, CallContext>();
+const running = new IdTable<CallContext>();
 const queued: QueuedCall[] = [];
 let defaultModule: string | undefined;
 let channel: Channel | undefined;
