@@ -60,7 +60,7 @@ const NAME_NUMBERS = 1024;
 /**
  * Each side's mark on the ring it writes (see `ring.ts`): its state, and
  * FULL while it waits for room. The parent's state is 0 (open) or CLOSED;
- * the worker's is STARTING, READY, DEAD or CLOSED.
+ * the worker's is STARTING, READY or DEAD.
  */
 const STATE = 3;
 const STARTING = 0, READY = 1, DEAD = 2, CLOSED = 3;
@@ -97,14 +97,15 @@ export class Channel implements Pumped, Route {
   readonly #outbox: Uint16Array[] = [];
   readonly #pending = new IdTable<CallLink>();
   #nextId = 1;
-  /** The numbers of the function names this side sent, and the names by number. */
+  /** The numbers of the function names this side sent (oldest first). */
   readonly #nameNumbers = new Map<string, number>();
-  readonly #sentNames: string[] = [];
   /** The names the peer sent, by number. */
   readonly #names: string[] = [];
   #gone: Error | undefined = undefined;
   #crashCause: unknown = undefined;
+  readonly #startTimeoutMs: number;
   readonly #startDeadline: number;
+  #started: boolean;
   /** Serves incoming calls (the worker side sets it). */
   handler: CallHandler | undefined = undefined;
   /** Called once when the peer is found gone. */
@@ -117,6 +118,7 @@ export class Channel implements Pumped, Route {
     port: MessagePort,
     peerPort: MessagePort,
     workerBell: Bell,
+    startTimeoutMs = START_TIMEOUT_MS,
   ): {
     channel: Channel;
     ends: ChannelEnds;
@@ -127,12 +129,12 @@ export class Channel implements Pumped, Route {
       parentBell: hub.bell,
       port: peerPort,
     };
-    return { channel: new Channel(hub, ends, port, workerBell, true), ends };
+    return { channel: new Channel(hub, ends, port, workerBell, startTimeoutMs), ends };
   }
 
   /** The worker's side, from the ends the parent sent. */
   static accept(hub: Hub, ends: ChannelEnds): Channel {
-    return new Channel(hub, ends, ends.port, ends.parentBell, false);
+    return new Channel(hub, ends, ends.port, ends.parentBell, undefined);
   }
 
   private constructor(
@@ -140,15 +142,19 @@ export class Channel implements Pumped, Route {
     ends: ChannelEnds,
     port: MessagePort,
     peerBell: Bell,
-    isParent: boolean,
+    /** Given on the parent's side only. */
+    startTimeoutMs: number | undefined,
   ) {
+    const isParent = startTimeoutMs !== undefined;
     this.#hub = hub;
     this.#isParent = isParent;
+    this.#started = !isParent;
+    this.#startTimeoutMs = startTimeoutMs ?? 0;
     this.#out = new Ring(isParent ? ends.down : ends.up);
     this.#in = new Ring(isParent ? ends.up : ends.down);
     this.#port = port;
     this.#peerDoorbell = new Int32Array(peerBell.buffer, peerBell.offset, 1);
-    this.#startDeadline = performance.now() + START_TIMEOUT_MS;
+    this.#startDeadline = performance.now() + this.#startTimeoutMs;
     hub.channels.add(this);
   }
 
@@ -161,14 +167,18 @@ export class Channel implements Pumped, Route {
     return this.#pending.size;
   }
 
+  /**
+   * When a blocking wait stops waiting for the worker to start (Infinity
+   * once it has): it then asks `stalled()`, which gives up on it.
+   */
+  get startDeadline(): number {
+    if (this.#started || (this.#started = this.#peerState() !== STARTING)) return Infinity;
+    return this.#startDeadline;
+  }
+
   /** The peer can still answer. */
   get alive(): boolean {
     return this.#gone === undefined && this.#peerState() < DEAD;
-  }
-
-  /** The worker has opened its end. */
-  get ready(): boolean {
-    return this.#peerState() !== STARTING;
   }
 
   goneError(): Error {
@@ -182,11 +192,11 @@ export class Channel implements Pumped, Route {
   stalled(): Error | undefined {
     const state = this.#peerState();
     if (this.#gone !== undefined || state >= DEAD) return this.goneError();
-    if (this.#isParent && state === STARTING && performance.now() > this.#startDeadline) {
+    if (this.#isParent && state === STARTING && performance.now() >= this.#startDeadline) {
       this.peerGone(
         new WorkerCrashedError(
           `the worker did not start within ${
-            START_TIMEOUT_MS / 1000
+            this.#startTimeoutMs / 1000
           } s (could its module not be loaded?)`,
         ),
       );
@@ -485,16 +495,6 @@ export class Channel implements Pumped, Route {
     this.#port.close();
   }
 
-  /** Worker side: the parent closed the channel. */
-  get parentClosed(): boolean {
-    return this.#peerState() === CLOSED;
-  }
-
-  /** Worker side: the loop closed; let the parent know. */
-  markClosed(): void {
-    this.#setState(CLOSED);
-  }
-
   forget(id: number): void {
     this.#pending.delete(id);
   }
@@ -539,7 +539,7 @@ function describe(kind: number, x: number, label: string): string {
 
 /** Ties a call's future to its channel: timeout, cancellation, liveness. */
 class CallLink implements FutureLink {
-  readonly deadline: number;
+  readonly #deadline: number;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #signal: AbortSignal | undefined = undefined;
   #onAbort: (() => void) | undefined = undefined;
@@ -554,11 +554,16 @@ class CallLink implements FutureLink {
     readonly ticket: number,
   ) {
     if (timeoutMs > 0 && timeoutMs < Infinity) {
-      this.deadline = performance.now() + timeoutMs;
-      this.#timer = setTimeout(() => this.expire(), timeoutMs);
+      this.#deadline = performance.now() + timeoutMs;
+      this.#timer = setTimeout(() => this.#timeOut(), timeoutMs);
     } else {
-      this.deadline = Infinity;
+      this.#deadline = Infinity;
     }
+  }
+
+  /** The call's deadline, or the worker's start deadline if that comes first. */
+  get deadline(): number {
+    return Math.min(this.#deadline, this.channel.startDeadline);
   }
 
   get blocker(): Hub {
@@ -572,7 +577,12 @@ class CallLink implements FutureLink {
     signal.addEventListener("abort", this.#onAbort, { once: true });
   }
 
+  /** Called by `wait()` at `deadline`; at the start deadline, `stalled()` tells instead. */
   expire(): void {
+    if (performance.now() >= this.#deadline) this.#timeOut();
+  }
+
+  #timeOut(): void {
     const error = new TimeoutError(`${this.label} timed out after ${this.timeoutMs} ms`);
     if (internals.settle(this.future, REJECTED, error)) this.channel.sendCancel(this.id, error);
   }
