@@ -244,7 +244,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       new Proxy({}, {
         get: (_, name, api) => {
           if (typeof name !== "string" || name === "then") return undefined;
-          const fn = (...args: unknown[]) => this.call(name, ...args);
+          const fn = (...args: unknown[]) => this.#send(name, args);
           Object.defineProperty(api, name, { value: fn, configurable: true, writable: true });
           return fn;
         },
@@ -261,6 +261,10 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
    * own result or error.
    */
   call<R = unknown>(fn: FunctionRef, ...args: unknown[]): Future<R> {
+    return this.#send(fn, args) as Future<R>;
+  }
+
+  #send(fn: FunctionRef, args: unknown[]): Future<unknown> {
     const core = this.#core;
     if (core.closing) {
       return Future.reject(new LoopClosedError(`the loop "${core.name}" is closed`));
@@ -285,13 +289,13 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     const timeoutMs = this.#options.timeoutMs ?? core.timeoutMs;
     if (core.via !== undefined) {
       const rest = `${taskType ?? ""}\u0001${target.wire}`;
-      return callUp("loop", core.via, rest, args, target.label, timeoutMs, signal) as Future<R>;
+      return callUp("loop", core.via, rest, args, target.label, timeoutMs, signal);
     }
     const channel = core.pick();
     if (channel === undefined) {
       return Future.reject(core.channels[0].goneError());
     }
-    return channel.call(target.wire, args, target.label, timeoutMs, signal) as Future<R>;
+    return channel.call(target.wire, args, target.label, timeoutMs, signal);
   }
 
   /**
@@ -312,7 +316,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
 
   /** The same as {@linkcode BackgroundLoop.call} (the `Executor` interface). */
   submit<R = unknown>(fn: FunctionRef, ...args: unknown[]): Future<R> {
-    return this.call<R>(fn, ...args);
+    return this.#send(fn, args) as Future<R>;
   }
 
   /**
@@ -357,7 +361,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
           break;
         }
         const at = index++;
-        const call = this.call<R>(fn, next.value);
+        const call = this.#send(fn, [next.value]) as Future<R>;
         running.add(call);
         call.onDone(() => {
           running.delete(call);
