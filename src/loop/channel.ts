@@ -218,7 +218,7 @@ export class Channel implements Pumped, Route {
     if ((this.#out.mark & STATE) >= DEAD) return;
     try {
       this.#post(CRASH, 0, 0, undefined, cause, "");
-    } catch { /* the state word below is what counts */ }
+    } catch { /* the mark below is what counts */ }
     this.#setState(DEAD);
     this.#ringPeer();
   }
