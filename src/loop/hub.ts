@@ -3,8 +3,10 @@
  * every peer increments (and notifies) after it wrote a message for this
  * thread, and the channels to those peers.
  *
- * - Blocking (`Future.wait`): read a ticket, pump every channel, then sleep on
- *   the doorbell until the ticket changes (`Atomics.wait`), after a short
+ * - Blocking (`Future.wait`): read a ticket, pump every channel (unless the
+ *   ticket has not moved since the request was sent or the last pump: then
+ *   nothing arrived), then sleep on the doorbell until the ticket changes
+ *   (`Atomics.wait`), after a short
  *   adaptive spin: spinning answers in well under a microsecond when the
  *   peer runs on another core, is dropped as soon as it stops paying, and is
  *   never tried with one CPU, so it never costs much.
