@@ -6,10 +6,10 @@
  * - Blocking (`Future.wait`): read a ticket, pump every channel (unless the
  *   ticket has not moved since the request was sent or the last pump: then
  *   nothing arrived), then sleep on the doorbell until the ticket changes
- *   (`Atomics.wait`), after a short
- *   adaptive spin: spinning answers in well under a microsecond when the
- *   peer runs on another core, is dropped as soon as it stops paying, and is
- *   never tried with one CPU, so it never costs much.
+ *   (`Atomics.wait`), after a short adaptive spin: spinning answers in well
+ *   under a microsecond when the peer runs on another core, is dropped as
+ *   soon as it stops paying, and is never tried with one CPU, so it never
+ *   costs much.
  * - Awaiting: once something awaits an answer (or several calls are out), an
  *   `Atomics.waitAsync` on the doorbell is armed, and stays armed while
  *   anything is pending; when it fires, every channel is pumped at once, so
