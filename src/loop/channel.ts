@@ -93,7 +93,6 @@ export class Channel implements Pumped, Route {
   /** The peer's mark, as the last look at its ring found it. */
   #peerMark = 0;
   readonly #peerDoorbell: Int32Array;
-  readonly #isParent: boolean;
   readonly #outbox: Uint16Array[] = [];
   readonly #pending = new IdTable<CallLink>();
   #nextId = 1;
@@ -147,7 +146,6 @@ export class Channel implements Pumped, Route {
   ) {
     const isParent = startTimeoutMs !== undefined;
     this.#hub = hub;
-    this.#isParent = isParent;
     this.#started = !isParent;
     this.#startTimeoutMs = startTimeoutMs ?? 0;
     this.#out = new Ring(isParent ? ends.down : ends.up);
@@ -190,19 +188,17 @@ export class Channel implements Pumped, Route {
 
   /** Why a blocking wait on a call of this channel cannot end, if it cannot. */
   stalled(): Error | undefined {
-    const state = this.#peerState();
-    if (this.#gone !== undefined || state >= DEAD) return this.goneError();
-    if (this.#isParent && state === STARTING && performance.now() >= this.#startDeadline) {
-      this.peerGone(
-        new WorkerCrashedError(
-          `the worker did not start within ${
-            this.#startTimeoutMs / 1000
-          } s (could its module not be loaded?)`,
-        ),
-      );
-      return this.#gone;
-    }
-    return undefined;
+    if (!this.alive) return this.goneError();
+    const startDeadline = this.startDeadline;
+    if (startDeadline === Infinity || performance.now() < startDeadline) return undefined;
+    this.peerGone(
+      new WorkerCrashedError(
+        `the worker did not start within ${
+          this.#startTimeoutMs / 1000
+        } s (could its module not be loaded?)`,
+      ),
+    );
+    return this.#gone;
   }
 
   // ---- the worker's side of liveness ----

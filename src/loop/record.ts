@@ -12,7 +12,7 @@
  * arrays, and objects whose prototype is `Object.prototype`, of plain data,
  * at most {@linkcode MAX_DEPTH} deep.
  * Anything else (Map, Date, class instances, holes, cycles, futures, errors)
- * makes {@linkcode RecordWriter.write} answer false, and the sender takes the
+ * makes {@linkcode RecordWriter.append} answer false, and the sender takes the
  * structured-clone road instead.
  *
  * Layout: one tag unit, then
@@ -45,12 +45,6 @@ export class RecordWriter {
   units: Uint16Array = new Uint16Array(256);
   length = 0;
 
-  /** Encodes `value`; false when it is not plain data (the units are then garbage). */
-  write(value: unknown): boolean {
-    this.length = 0;
-    return this.#value(value, 0);
-  }
-
   /**
    * Starts a record that opens with `prefix` units of the caller's own
    * (`units[0 .. prefix)`, returned for it to fill), followed by values
@@ -63,7 +57,10 @@ export class RecordWriter {
     return units;
   }
 
-  /** Encodes `value` after what is already written; false when it is not plain data. */
+  /**
+   * Encodes `value` after what is already written; false when it is not
+   * plain data (the units are then garbage).
+   */
   append(value: unknown): boolean {
     return this.#value(value, 0);
   }
@@ -172,13 +169,6 @@ export class RecordWriter {
 
 let data: Uint16Array;
 let at = 0;
-
-/** Decodes the value encoded at `data[start]` (as {@linkcode RecordWriter} wrote it). */
-export function readRecord(units: Uint16Array, start: number): unknown {
-  data = units;
-  at = start;
-  return readValue();
-}
 
 /**
  * Starts reading values one after another from `units[start]` (what

@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
-import { MAX_DEPTH, readRecord, RecordWriter } from "../../src/loop/record.ts";
+import { MAX_DEPTH, openValues, readNext, RecordWriter } from "../../src/loop/record.ts";
+
+/** Encodes `value` alone, as the start of a fresh record. */
+function write(writer: RecordWriter, value: unknown): boolean {
+  writer.begin(0);
+  return writer.append(value);
+}
+
+function read(writer: RecordWriter): unknown {
+  openValues(writer.units, 0);
+  return readNext();
+}
 
 function roundTrip(value: unknown): unknown {
   const writer = new RecordWriter();
-  assert.equal(writer.write(value), true, `${String(value)} should be plain`);
-  return readRecord(writer.units, 0);
+  assert.equal(write(writer, value), true, `${String(value)} should be plain`);
+  return read(writer);
 }
 
 Deno.test("record keeps every plain value exactly", () => {
@@ -65,9 +76,20 @@ Deno.test("record refuses what only structured clone carries", () => {
     deep,
     { inner: [new Set()] },
   ];
-  refused.forEach((value, i) => assert.equal(writer.write(value), false, `value ${i}`));
-  assert.equal(writer.write({ fine: [1] }), true, "the writer is reusable after a refusal");
-  assert.deepEqual(readRecord(writer.units, 0), { fine: [1] });
+  refused.forEach((value, i) => assert.equal(write(writer, value), false, `value ${i}`));
+  assert.equal(write(writer, { fine: [1] }), true, "the writer is reusable after a refusal");
+  assert.deepEqual(read(writer), { fine: [1] });
+});
+
+Deno.test("record values follow the caller's own prefix units, one after another", () => {
+  const writer = new RecordWriter();
+  writer.begin(3).set([7, 8, 9]);
+  assert.equal(writer.append("lead"), true);
+  assert.equal(writer.append([1, { two: 2 }]), true);
+  assert.deepEqual([...writer.units.subarray(0, 3)], [7, 8, 9]);
+  openValues(writer.units, 3);
+  assert.equal(readNext(), "lead");
+  assert.deepEqual(readNext(), [1, { two: 2 }]);
 });
 
 Deno.test("record grows its buffer for large values", () => {
