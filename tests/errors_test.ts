@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test } from "./bounded.ts";
 import * as errors from "../src/errors.ts";
 
 const NAMES = [
@@ -12,7 +13,7 @@ const NAMES = [
   "QueueClosedError",
 ] as const;
 
-Deno.test("every error class extends Error and carries a matching name", () => {
+test("every error class extends Error and carries a matching name", () => {
   for (const name of NAMES) {
     const error = new errors[name]("message", { cause: 1 });
     assert.ok(error instanceof Error);
@@ -24,7 +25,7 @@ Deno.test("every error class extends Error and carries a matching name", () => {
   }
 });
 
-Deno.test("instanceof works across two copies of the module, and not across classes", async () => {
+test("instanceof works across two copies of the module, and not across classes", async () => {
   // A different specifier is a separate module instance: a second copy.
   const copy = await import("../src/errors.ts?second-copy") as typeof errors;
   assert.notEqual(copy.TimeoutError, errors.TimeoutError);
@@ -37,6 +38,6 @@ Deno.test("instanceof works across two copies of the module, and not across clas
   assert.ok(!((null as unknown as object) instanceof errors.TimeoutError));
 });
 
-Deno.test("CancelledError keeps its reason", () => {
+test("CancelledError keeps its reason", () => {
   assert.equal(new errors.CancelledError("x", { reason: "why" }).reason, "why");
 });

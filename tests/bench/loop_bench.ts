@@ -8,8 +8,8 @@
  * the ratios.
  */
 import { receiveMessageOnPort } from "node:worker_threads";
-import * as Comlink from "comlink";
-import { createSyncFn } from "synckit";
+import * as Comlink from "npm:comlink@4.4.2";
+import { createSyncFn } from "npm:synckit@0.11.8";
 import { BackgroundLoop } from "../../mod.ts";
 import type * as Add from "./workers/add.ts";
 

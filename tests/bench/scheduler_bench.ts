@@ -4,7 +4,7 @@
  * tests/bench/scheduler_bench.ts`). Each case of the first three groups does
  * 1 000 of the thing it names, so the ratios in a group are per operation.
  */
-import * as effection from "effection";
+import * as effection from "npm:effection@4.1.1";
 import { Future, run, runAsync, scope, sleep } from "../../mod.ts";
 
 const N = 1_000;

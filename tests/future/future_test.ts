@@ -1,51 +1,52 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import { CancelledError, DeadlockError, Future } from "../../mod.ts";
 
-Deno.test("withResolvers: resolve settles once, for await, wait() and state", async () => {
+test("withResolvers: resolve settles once, for await, wait() and state", async () => {
   const { future, resolve, reject } = Future.withResolvers<number>();
   assert.equal(future.state, "pending");
   resolve(1);
   resolve(2);
   reject(new Error("late"));
   assert.equal(future.state, "fulfilled");
-  assert.equal(future.wait(), 1);
+  assert.equal(future.wait(), 1); // unbounded: settled
   assert.equal(await future, 1);
 });
 
-Deno.test("reject, Future.reject and Future.resolve", async () => {
+test("reject, Future.reject and Future.resolve", async () => {
   const { future, reject } = Future.withResolvers<number>();
   reject(new TypeError("no"));
-  assert.throws(() => future.wait(), TypeError);
+  assert.throws(() => future.wait(), TypeError); // unbounded: settled
   await assert.rejects(() => Promise.resolve(future), TypeError);
-  assert.equal(Future.resolve("done").wait(), "done");
+  assert.equal(Future.resolve("done").wait(), "done"); // unbounded: settled
   assert.equal(Future.reject(new RangeError("x")).state, "rejected");
   assert.equal(await Future.reject(1).catch((e) => e), 1);
 });
 
-Deno.test("resolve() stores thenables as they are", () => {
+test("resolve() stores thenables as they are", () => {
   const inner = Future.resolve(1);
-  assert.equal(Future.resolve(inner).wait(), inner);
+  assert.equal(Future.resolve(inner).wait(), inner); // unbounded: settled
 });
 
-Deno.test("Future.from adopts a promise and returns a Future unchanged", async () => {
+test("Future.from adopts a promise and returns a Future unchanged", async () => {
   assert.equal(await Future.from(Promise.resolve(3)), 3);
   const existing = Future.resolve(4);
   assert.equal(Future.from(existing), existing);
   await assert.rejects(() => Promise.resolve(Future.from(Promise.reject(new Error("p")))), /p/);
 });
 
-Deno.test("wait() on a future only this thread can settle throws DeadlockError at once", async () => {
+test("wait() on a future only this thread can settle throws DeadlockError at once", async () => {
   const { future, resolve } = Future.withResolvers<number>();
-  assert.throws(() => future.wait(), DeadlockError);
-  assert.throws(() => future.wait(1_000), /resolvers never left this thread/);
+  assert.throws(() => future.wait(), DeadlockError); // unbounded: throws at once
+  assert.throws(() => future.wait(WAIT_MS), /resolvers never left this thread/);
   const adopted = Future.from(new Promise<number>((r) => setTimeout(() => r(1), 1)));
-  assert.throws(() => adopted.wait(), /adopts a Promise of this thread/);
+  assert.throws(() => adopted.wait(), /adopts a Promise of this thread/); // unbounded: throws at once
   assert.equal(await adopted, 1);
   resolve(5);
-  assert.equal(future.wait(), 5);
+  assert.equal(future.wait(), 5); // unbounded: settled
 });
 
-Deno.test("cancel() settles with CancelledError carrying the reason; false once settled", async () => {
+test("cancel() settles with CancelledError carrying the reason; false once settled", async () => {
   const { future } = Future.withResolvers<number>();
   assert.equal(future.cancel("stop"), true);
   assert.equal(future.state, "cancelled");
@@ -58,10 +59,10 @@ Deno.test("cancel() settles with CancelledError carrying the reason; false once 
   const given = new CancelledError("mine");
   const other = Future.withResolvers<void>().future;
   other.cancel(given);
-  assert.throws(() => other.wait(), (e) => e === given);
+  assert.throws(() => other.wait(), (e) => e === given); // unbounded: settled
 });
 
-Deno.test("onDone runs synchronously on settle, at once when settled, in order", () => {
+test("onDone runs synchronously on settle, at once when settled, in order", () => {
   const seen: string[] = [];
   const { future, resolve } = Future.withResolvers<number>();
   future.onDone((f) => void seen.push(`a:${f.state}`));
@@ -73,7 +74,7 @@ Deno.test("onDone runs synchronously on settle, at once when settled, in order",
   assert.deepEqual([...seen], ["a:fulfilled", "b", "c"]);
 });
 
-Deno.test("then callbacks run as promise reactions, finally passes the value on", async () => {
+test("then callbacks run as promise reactions, finally passes the value on", async () => {
   const order: string[] = [];
   const { future, resolve } = Future.withResolvers<number>();
   const chained = future.then((v) => {
@@ -87,7 +88,7 @@ Deno.test("then callbacks run as promise reactions, finally passes the value on"
   assert.equal(await future.finally(() => order.push("finally")), 21);
 });
 
-Deno.test("yield* gives a settled future's value without yielding, a pending one yields itself", () => {
+test("yield* gives a settled future's value without yielding, a pending one yields itself", () => {
   function* body(f: Future<number>) {
     const x: number = yield* f;
     return x + 1;
@@ -103,7 +104,7 @@ Deno.test("yield* gives a settled future's value without yielding, a pending one
   assert.throws(() => failing.next(), /e/);
 });
 
-Deno.test("a local future costs no shared memory", () => {
+test("a local future costs no shared memory", () => {
   const { future } = Future.withResolvers<number>();
   assert.equal(Object.getOwnPropertySymbols(future).length, 0);
   assert.equal(String(future), "[object Future<pending>]");

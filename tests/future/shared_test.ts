@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import { BackgroundLoop, DeadlockError, Future, TimeoutError } from "../../mod.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
 
-Deno.test("resolvers sent to a worker settle the future here, for await and wait()", async () => {
+test("resolvers sent to a worker settle the future here, for await and wait()", async () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
   const awaited = Future.withResolvers<unknown>();
   await loop.api.resolveWith(awaited.resolve, { deep: [1, new Map([[2, 3]])] });
@@ -12,10 +13,10 @@ Deno.test("resolvers sent to a worker settle the future here, for await and wait
 
   const blocked = Future.withResolvers<unknown>();
   loop.api.resolveWith(blocked.resolve, "from the worker");
-  assert.equal(blocked.future.wait(5_000), "from the worker");
+  assert.equal(blocked.future.wait(WAIT_MS), "from the worker");
 });
 
-Deno.test("a future sent to a worker is waited on there and settled from here", async () => {
+test("a future sent to a worker is waited on there and settled from here", async () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
   const { future, resolve } = Future.withResolvers<number>();
   const call = loop.api.waitOn(future as Future<unknown>, 5_000);
@@ -25,36 +26,36 @@ Deno.test("a future sent to a worker is waited on there and settled from here", 
   await assert.rejects(() => Promise.resolve(timingOut), TimeoutError);
 });
 
-Deno.test("a future returned by a worker is live: it settles later, here", async () => {
+test("a future returned by a worker is live: it settles later, here", async () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
-  const returned = loop.api.settleLater().wait() as unknown as Future<number>;
+  const returned = loop.api.settleLater().wait(WAIT_MS) as unknown as Future<number>;
   assert.ok(returned instanceof Future);
-  assert.equal(returned.wait(5_000), 99);
+  assert.equal(returned.wait(WAIT_MS), 99);
   const again = await loop.api.settleLater() as unknown as Future<number>;
   assert.equal(await again, 99);
 });
 
-Deno.test("first settle wins across threads, and both threads see the same outcome", async () => {
+test("first settle wins across threads, and both threads see the same outcome", async () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
   for (let i = 0; i < 20; i++) {
     const { future, resolve } = Future.withResolvers<string>();
     const theirs = loop.api.resolveWith(resolve as (v: unknown) => void, "worker");
     resolve("main");
     await theirs;
-    const here = future.wait(5_000);
+    const here = future.wait(WAIT_MS);
     const there = await loop.api.waitOn(future as Future<unknown>, 5_000);
     assert.equal(there, here);
   }
 });
 
-Deno.test("a future sent out without its resolvers still deadlocks when waited on here", () => {
+test("a future sent out without its resolvers still deadlocks when waited on here", () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
   const { future } = Future.withResolvers<number>();
-  loop.api.echo(future).wait();
-  assert.throws(() => future.wait(), DeadlockError);
+  loop.api.echo(future).wait(WAIT_MS);
+  assert.throws(() => future.wait(), DeadlockError); // unbounded: throws at once
 });
 
-Deno.test("the same future sent twice arrives as the same object", async () => {
+test("the same future sent twice arrives as the same object", async () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
   const { future, resolve } = Future.withResolvers<number>();
   const [a, b] = await loop.api.echo([future, future]) as Future<number>[];

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import { BoundedCache } from "../../src/loop/bounded_cache.ts";
 
-Deno.test("bounded cache makes each kept value once, and keeps no more than its limit", () => {
+test("bounded cache makes each kept value once, and keeps no more than its limit", () => {
   const cache = new BoundedCache<string>(2);
   const made: string[] = [];
   const make = (key: string) => {
@@ -14,7 +15,7 @@ Deno.test("bounded cache makes each kept value once, and keeps no more than its 
   assert.deepEqual(made, ["a", "b", "c", "c"], "c came after the limit: made each time");
 });
 
-Deno.test("bounded cache keeps nothing when making fails", () => {
+test("bounded cache keeps nothing when making fails", () => {
   const cache = new BoundedCache<number>();
   assert.throws(() =>
     cache.get("bad", () => {

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import { WorkerCrashedError } from "../../src/errors.ts";
 import { Channel } from "../../src/loop/channel.ts";
 import { Hub } from "../../src/loop/hub.ts";
 
 const bell = () => ({ buffer: new SharedArrayBuffer(4), offset: 0 });
 
-Deno.test("a blocking wait gives up on a worker that never starts, with WorkerCrashedError", () => {
+test("a blocking wait gives up on a worker that never starts, with WorkerCrashedError", () => {
   const { port1, port2 } = new MessageChannel();
   const { channel } = Channel.open(new Hub(bell()), port1, port2, bell(), 20);
   assert.throws(
-    () => channel.call("add", [1, 2], "add()", 0).wait(),
+    () => channel.call("add", [1, 2], "add()", 0).wait(WAIT_MS),
     (error) =>
       error instanceof WorkerCrashedError && /did not start within 0.02 s/.test(error.message),
   );
@@ -18,7 +19,7 @@ Deno.test("a blocking wait gives up on a worker that never starts, with WorkerCr
   port2.close();
 });
 
-Deno.test("a channel carries calls, their replies and its close", () => {
+test("a channel carries calls, their replies and its close", () => {
   const { port1, port2 } = new MessageChannel();
   const parentHub = new Hub(bell()), workerHub = new Hub(bell());
   const { channel, ends } = Channel.open(parentHub, port1, port2, workerHub.bell);
@@ -31,8 +32,8 @@ Deno.test("a channel carries calls, their replies and its close", () => {
   const first = channel.call("add", [1, 2], "add()", 0);
   const second = channel.call("mul", [3, 4], "mul()", 0);
   workerHub.pump();
-  assert.equal(second.wait(), "mul:3+4");
-  assert.equal(first.wait(), "add:1+2");
+  assert.equal(second.wait(WAIT_MS), "mul:3+4");
+  assert.equal(first.wait(WAIT_MS), "add:1+2");
   channel.close();
   workerHub.pump();
   assert.equal(worker.alive, false, "the worker side hears of the close");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import {
   BackgroundLoop,
   defaultExecutor,
@@ -12,7 +13,7 @@ import type * as Named from "../fixtures/named.ts";
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
 const NAMED = new URL("../fixtures/named.ts", import.meta.url);
 
-Deno.test("named loops: register, look up, create on demand, unregister on close", async () => {
+test("named loops: register, look up, create on demand, unregister on close", async () => {
   const io = BackgroundLoop.start(TASKS, { name: "io" });
   assert.equal(getLoop("io"), io);
   assert.throws(() => BackgroundLoop.start(TASKS, { name: "io" }), /already registered/);
@@ -29,7 +30,7 @@ Deno.test("named loops: register, look up, create on demand, unregister on close
   assert.throws(() => getLoop("x", { create: true }), TypeError);
 });
 
-Deno.test("a worker reaches the loops its ancestors registered; calls reach the same loop", async () => {
+test("a worker reaches the loops its ancestors registered; calls reach the same loop", async () => {
   await using _shared = BackgroundLoop.start(TASKS, { name: "shared", taskTypes: ["cpu"] });
   await using child = BackgroundLoop.start<typeof Named>(NAMED);
   assert.equal(await child.api.lookUp("shared"), "shared");
@@ -46,7 +47,7 @@ Deno.test("a worker reaches the loops its ancestors registered; calls reach the 
   );
 });
 
-Deno.test("inheritance reaches grandchildren; a worker's own name shadows the inherited one", async () => {
+test("inheritance reaches grandchildren; a worker's own name shadows the inherited one", async () => {
   await using top = BackgroundLoop.start(TASKS, { name: "top" });
   await using child = BackgroundLoop.start<typeof Named>(NAMED);
   assert.equal(await child.api.viaGrandchild("top", "whoami"), "top");
@@ -59,7 +60,7 @@ Deno.test("inheritance reaches grandchildren; a worker's own name shadows the in
   );
 });
 
-Deno.test("defaultExecutor and getLoop() serve URL#export; toThread keeps a worker serving", async () => {
+test("defaultExecutor and getLoop() serve URL#export; toThread keeps a worker serving", async () => {
   const add = new URL("../fixtures/tasks.ts#add", import.meta.url);
   assert.equal(await defaultExecutor().submit(add, 2, 3), 5);
   assert.deepEqual(await defaultExecutor().map(add, [1, 2, 3]), [NaN, NaN, NaN]);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import { IdTable } from "../../src/loop/id_table.ts";
 
-Deno.test("id table keeps ids that come in order and leave, and ones that stay long", () => {
+test("id table keeps ids that come in order and leave, and ones that stay long", () => {
   const table = new IdTable<string>();
   table.set(1, "long-lived");
   for (let id = 2; id < 10_000; id++) {
@@ -18,7 +19,7 @@ Deno.test("id table keeps ids that come in order and leave, and ones that stay l
   assert.deepEqual(table.values(), ["long-lived"]);
 });
 
-Deno.test("id table grows with the ids it holds at once, and keeps them all", () => {
+test("id table grows with the ids it holds at once, and keeps them all", () => {
   const table = new IdTable<number>();
   const ids = Array.from({ length: 500 }, (_, i) => i * 16 + (i % 3)); // many share low bits
   for (const id of ids) table.set(id, id);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import { MAX_DEPTH, openValues, readNext, RecordWriter } from "../../src/loop/record.ts";
 
 /** Encodes `value` alone, as the start of a fresh record. */
@@ -18,7 +19,7 @@ function roundTrip(value: unknown): unknown {
   return read(writer);
 }
 
-Deno.test("record keeps every plain value exactly", () => {
+test("record keeps every plain value exactly", () => {
   const values: unknown[] = [
     undefined,
     null,
@@ -52,7 +53,7 @@ Deno.test("record keeps every plain value exactly", () => {
   assert.ok(Object.is(roundTrip(-0), -0));
 });
 
-Deno.test("record refuses what only structured clone carries", () => {
+test("record refuses what only structured clone carries", () => {
   const writer = new RecordWriter();
   class Point {
     x = 1;
@@ -81,7 +82,7 @@ Deno.test("record refuses what only structured clone carries", () => {
   assert.deepEqual(read(writer), { fine: [1] });
 });
 
-Deno.test("record values follow the caller's own prefix units, one after another", () => {
+test("record values follow the caller's own prefix units, one after another", () => {
   const writer = new RecordWriter();
   writer.begin(3).set([7, 8, 9]);
   assert.equal(writer.append("lead"), true);
@@ -92,7 +93,7 @@ Deno.test("record values follow the caller's own prefix units, one after another
   assert.deepEqual(readNext(), [1, { two: 2 }]);
 });
 
-Deno.test("record grows its buffer for large values", () => {
+test("record grows its buffer for large values", () => {
   const value = { items: Array.from({ length: 5_000 }, (_, i) => ({ i, name: `item ${i}` })) };
   assert.deepEqual(roundTrip(value), value);
 });

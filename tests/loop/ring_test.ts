@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import { createRing, Ring } from "../../src/loop/ring.ts";
 
 function record(n: number): Uint16Array {
@@ -15,7 +16,7 @@ function take(ring: Ring): number[] | undefined {
   return units;
 }
 
-Deno.test("ring keeps records in order across many wrap-arounds", () => {
+test("ring keeps records in order across many wrap-arounds", () => {
   const buffer = createRing(256);
   const producer = new Ring(buffer), consumer = new Ring(buffer);
   let written = 0, read = 0;
@@ -36,7 +37,7 @@ Deno.test("ring keeps records in order across many wrap-arounds", () => {
   assert.ok(written > 2000);
 });
 
-Deno.test("ring room comes back only when the reader releases it", () => {
+test("ring room comes back only when the reader releases it", () => {
   const buffer = createRing(256);
   const producer = new Ring(buffer), consumer = new Ring(buffer);
   const units = new Uint16Array(30);
@@ -49,7 +50,7 @@ Deno.test("ring room comes back only when the reader releases it", () => {
   assert.ok(written >= 7);
 });
 
-Deno.test("ring refuses records that are too long", () => {
+test("ring refuses records that are too long", () => {
   const ring = new Ring(createRing(256));
   const long = new Uint16Array(ring.maxRecord + 1);
   assert.equal(ring.write(long, long.length), false);
@@ -59,7 +60,7 @@ Deno.test("ring refuses records that are too long", () => {
   assert.equal(ring.peek(), -1);
 });
 
-Deno.test("ring finds only the records written before its last refresh, and the writer's mark", () => {
+test("ring finds only the records written before its last refresh, and the writer's mark", () => {
   const buffer = createRing(256);
   const producer = new Ring(buffer), consumer = new Ring(buffer);
   producer.write(Uint16Array.of(1), 1);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import {
   BackgroundLoop,
   type ControlClient,
@@ -10,7 +11,7 @@ import type * as Primitives from "../fixtures/primitives.ts";
 
 const PRIMITIVES = new URL("../fixtures/primitives.ts", import.meta.url);
 
-Deno.test("control inversion: a worker's calls wait until the host thread processes them", async () => {
+test("control inversion: a worker's calls wait until the host thread processes them", async () => {
   using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
   const steps: number[] = [];
   using host = new ControlHost({
@@ -28,7 +29,7 @@ Deno.test("control inversion: a worker's calls wait until the host thread proces
   assert.equal(host.process({ timeoutMs: 5 }), 0); // nothing came
 });
 
-Deno.test("handlers may throw or answer later with a Future; max limits one process()", async () => {
+test("handlers may throw or answer later with a Future; max limits one process()", async () => {
   const { future: later, resolve } = Future.withResolvers<string>();
   using host = new ControlHost({
     fail: () => {
@@ -52,11 +53,12 @@ Deno.test("handlers may throw or answer later with a Future; max limits one proc
   assert.equal(await delayed, "later");
 });
 
-Deno.test("closing the host fails pending and later client calls with LoopClosedError", async () => {
+test("closing the host fails pending and later client calls with LoopClosedError", async () => {
   using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
   const host = new ControlHost({ step: () => 1 });
   const pending = loop.api.callHost(host.client, "step");
-  while (host.waiting === 0) host.process({ timeoutMs: 1, max: 0 });
+  assert.equal(host.process({ timeoutMs: WAIT_MS, max: 0 }), 0); // waits for it, answers none
+  assert.equal(host.waiting, 1);
   host.close();
   assert.match(await pending, /^LoopClosedError/);
   assert.match(await loop.api.callHost(host.client, "step"), /^LoopClosedError/);

@@ -1,15 +1,16 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import { BackgroundLoop, DeadlockError, Event, run, timeout, TimeoutError } from "../../mod.ts";
 import type * as Primitives from "../fixtures/primitives.ts";
 
 const PRIMITIVES = new URL("../fixtures/primitives.ts", import.meta.url);
 const start = () => BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
 
-Deno.test("an Event set by a worker wakes wait(), await and yield* on this thread", async () => {
+test("an Event set by a worker wakes wait(), await and yield* on this thread", async () => {
   using loop = start();
   const blocking = new Event();
   loop.api.setSoon(blocking, 2);
-  blocking.wait(5_000);
+  blocking.wait(WAIT_MS);
   assert.ok(blocking.isSet);
 
   const awaited = new Event();
@@ -25,7 +26,7 @@ Deno.test("an Event set by a worker wakes wait(), await and yield* on this threa
   assert.ok(yielded.isSet);
 });
 
-Deno.test("this thread's set() wakes a worker blocked in wait() or awaiting; copies are one event", async () => {
+test("this thread's set() wakes a worker blocked in wait() or awaiting; copies are one event", async () => {
   using loop = start();
   const event = new Event();
   const blocked = loop.api.waitEvent(event, 5_000);
@@ -34,15 +35,15 @@ Deno.test("this thread's set() wakes a worker blocked in wait() or awaiting; cop
   assert.equal(await blocked, "woken");
   assert.equal(await awaiting, "woken");
   const other = new Event();
-  assert.equal(loop.api.setNow(other).wait(), true);
+  assert.equal(loop.api.setNow(other).wait(WAIT_MS), true);
   assert.ok(other.isSet); // the worker's copy is this event
   other.clear();
   assert.equal(other.isSet, false);
 });
 
-Deno.test("a wait on an event only this thread could set throws DeadlockError; timeouts work", () => {
+test("a wait on an event only this thread could set throws DeadlockError; timeouts work", () => {
   const local = new Event();
-  assert.throws(() => local.wait(), DeadlockError);
+  assert.throws(() => local.wait(), DeadlockError); // unbounded: throws at once
   assert.throws(() =>
     run(function* () {
       yield* local;
@@ -59,7 +60,7 @@ Deno.test("a wait on an event only this thread could set throws DeadlockError; t
       })
     ), TimeoutError);
   shared.set();
-  shared.wait();
+  shared.wait(); // unbounded: set
   local.set();
-  local.wait(); // set: returns at once
+  local.wait(); // unbounded: set
 });

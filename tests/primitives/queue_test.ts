@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import {
   BackgroundLoop,
   DeadlockError,
@@ -11,7 +12,7 @@ import type * as Primitives from "../fixtures/primitives.ts";
 
 const PRIMITIVES = new URL("../fixtures/primitives.ts", import.meta.url);
 
-Deno.test("a Queue is FIFO, bounded, closable and async-iterable on one thread", async () => {
+test("a Queue is FIFO, bounded, closable and async-iterable on one thread", async () => {
   const queue = new Queue<unknown>({ capacity: 2 });
   await queue.put(1);
   await queue.put({ a: [1, 2] });
@@ -29,7 +30,7 @@ Deno.test("a Queue is FIFO, bounded, closable and async-iterable on one thread",
   await assert.rejects(() => Promise.resolve(queue.get()), QueueClosedError);
 });
 
-Deno.test("queue items keep structured-clone semantics", async () => {
+test("queue items keep structured-clone semantics", async () => {
   const queue = new Queue<unknown>();
   const values = [
     new Map([[1, { x: undefined }]]),
@@ -50,19 +51,19 @@ Deno.test("queue items keep structured-clone semantics", async () => {
   await assert.rejects(() => Promise.resolve(small.put("x".repeat(100))), RangeError);
 });
 
-Deno.test("blocking on a queue only this thread could fill throws DeadlockError; timeouts leave nothing behind", () => {
+test("blocking on a queue only this thread could fill throws DeadlockError; timeouts leave nothing behind", () => {
   const queue = new Queue<number>();
-  assert.throws(() => queue.get().wait(), DeadlockError);
+  assert.throws(() => queue.get().wait(), DeadlockError); // unbounded: throws at once
   assert.throws(() => run(() => queue.get()), DeadlockError);
   using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
-  loop.api.putValue(queue as Queue<unknown>, 7).wait();
-  assert.equal(queue.get().wait(), 7);
+  loop.api.putValue(queue as Queue<unknown>, 7).wait(WAIT_MS);
+  assert.equal(queue.get().wait(WAIT_MS), 7);
   assert.throws(() => queue.get().wait(5), TimeoutError);
-  loop.api.putValue(queue as Queue<unknown>, 8).wait();
-  assert.equal(queue.get().wait(), 8); // the timed-out get took nothing
+  loop.api.putValue(queue as Queue<unknown>, 8).wait(WAIT_MS);
+  assert.equal(queue.get().wait(WAIT_MS), 8); // the timed-out get took nothing
 });
 
-Deno.test("the increment pipeline: main -> worker -> main", async () => {
+test("the increment pipeline: main -> worker -> main", async () => {
   using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
   const input = new Queue<number>({ capacity: 16 });
   const output = new Queue<number>({ capacity: 16 });
@@ -77,7 +78,7 @@ Deno.test("the increment pipeline: main -> worker -> main", async () => {
   assert.equal(sum, (999 * 1000) / 2 + 1000);
 });
 
-Deno.test("4 threads, 100 000 items: every item arrives exactly once", async () => {
+test("4 threads, 100 000 items: every item arrives exactly once", async () => {
   await using producers = BackgroundLoop.start<typeof Primitives>(PRIMITIVES, { workers: 2 });
   await using consumers = BackgroundLoop.start<typeof Primitives>(PRIMITIVES, { workers: 2 });
   const queue = new Queue<number>({ capacity: 1024 });
@@ -88,7 +89,7 @@ Deno.test("4 threads, 100 000 items: every item arrives exactly once", async () 
     // This thread produces too, and blocks on the consumers' progress.
   ];
   const eaten = [consumers.api.consumeAll(queue), consumers.api.consumeAll(queue)];
-  for (let i = 2 * per; i < 4 * per; i++) queue.put(i).wait(10_000);
+  for (let i = 2 * per; i < 4 * per; i++) queue.put(i).wait(WAIT_MS);
   for (const future of made) assert.equal(await future, per);
   queue.close();
   const results = await Promise.all(eaten);

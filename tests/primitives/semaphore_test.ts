@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import { BackgroundLoop, Event, run, Semaphore, TimeoutError } from "../../mod.ts";
 import type * as Primitives from "../fixtures/primitives.ts";
 
 const PRIMITIVES = new URL("../fixtures/primitives.ts", import.meta.url);
 
-Deno.test("a Semaphore limits holders across threads; permits are Disposable", async () => {
+test("a Semaphore limits holders across threads; permits are Disposable", async () => {
   using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
   const sem = new Semaphore(1);
   const held = new Event();
   const release = new Event();
   const holder = loop.api.holdPermit(sem, held, release);
-  held.wait(5_000);
+  held.wait(WAIT_MS);
   assert.equal(sem.available, 0);
   assert.throws(() => sem.acquire().wait(5), TimeoutError);
   const waiting = sem.acquire();
@@ -29,12 +30,12 @@ Deno.test("a Semaphore limits holders across threads; permits are Disposable", a
   assert.throws(() => new Semaphore(-1), RangeError);
 });
 
-Deno.test("the permits of a thread that dies come back", async () => {
+test("the permits of a thread that dies come back", async () => {
   const loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
   const sem = new Semaphore(1);
   assert.equal(await loop.api.holdPermitAndCrash(sem), "holding");
   assert.equal(sem.available, 0);
-  using _permit = sem.acquire().wait(5_000); // woken when the worker dies
+  using _permit = sem.acquire().wait(WAIT_MS); // woken when the worker dies
   assert.equal(sem.available, 0);
   loop.close();
 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import { Limiter, run, scope, sleep, VirtualClock } from "../../mod.ts";
 
-Deno.test("a Limiter hands out slots in FIFO order and takes them back on dispose", () => {
+test("a Limiter hands out slots in FIFO order and takes them back on dispose", () => {
   const limiter = new Limiter(1);
   const order: string[] = [];
   run(() =>
@@ -22,7 +23,8 @@ Deno.test("a Limiter hands out slots in FIFO order and takes them back on dispos
   assert.throws(() => new Limiter(1.5), RangeError);
 });
 
-Deno.test("a waiter cancelled while queued never takes a slot", () => {
+test("a waiter cancelled while queued never takes a slot", () => {
+  const clock = new VirtualClock({ autojump: true });
   const limiter = new Limiter(1);
   const got: string[] = [];
   run(() =>
@@ -47,13 +49,12 @@ Deno.test("a waiter cancelled while queued never takes a slot", () => {
       assert.equal(limiter.waiting, 1);
       yield* holder;
       yield* patient;
-    })
-  );
+    }), { clock });
   assert.deepEqual(got, ["patient"]);
   assert.equal(limiter.held, 0);
 });
 
-Deno.test("a waiter cancelled after it was handed a slot passes it on", () => {
+test("a waiter cancelled after it was handed a slot passes it on", () => {
   const limiter = new Limiter(1);
   const got: string[] = [];
   run(() =>
@@ -84,7 +85,7 @@ Deno.test("a waiter cancelled after it was handed a slot passes it on", () => {
   assert.deepEqual(got, ["handed", "next"]);
 });
 
-Deno.test("capacity may change while slots are held", () => {
+test("capacity may change while slots are held", () => {
   const clock = new VirtualClock({ autojump: true });
   const limiter = new Limiter(2);
   let inside = 0;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import { CancelledError, pmap, pstarmap, run, sleep, VirtualClock } from "../../mod.ts";
 
-Deno.test("pmap returns results in input order, whatever order they finish in", () => {
+test("pmap returns results in input order, whatever order they finish in", () => {
   const clock = new VirtualClock({ autojump: true });
   const results = run(() =>
     pmap(function* (n: number) {
@@ -20,7 +21,7 @@ Deno.test("pmap returns results in input order, whatever order they finish in", 
   );
 });
 
-Deno.test("pmap consumes the iterable lazily and never has more than limit in flight", () => {
+test("pmap consumes the iterable lazily and never has more than limit in flight", () => {
   const clock = new VirtualClock({ autojump: true });
   let inFlight = 0;
   let most = 0;
@@ -52,7 +53,7 @@ Deno.test("pmap consumes the iterable lazily and never has more than limit in fl
   assert.throws(() => run(() => pmap(function* () {}, [1], { limit: 1.5 })), RangeError);
 });
 
-Deno.test("the first pmap error cancels the rest, is rethrown, and closes the iterable", () => {
+test("the first pmap error cancels the rest, is rethrown, and closes the iterable", () => {
   const clock = new VirtualClock({ autojump: true });
   const failure = new Error("item 2");
   const cancelled: number[] = [];
@@ -87,7 +88,7 @@ Deno.test("the first pmap error cancels the rest, is rethrown, and closes the it
   assert.ok(closed);
 });
 
-Deno.test("pstarmap spreads each item as arguments", () => {
+test("pstarmap spreads each item as arguments", () => {
   const results = run(() =>
     pstarmap(
       function* (a: number, b: string) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import {
   BackgroundLoop,
   CancelledError,
@@ -19,7 +20,7 @@ import type * as Tasks from "../fixtures/tasks.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
 
-Deno.test("run returns the body's value; yield* infers types", () => {
+test("run returns the body's value; yield* infers types", () => {
   const value = run(function* () {
     const a: number = yield* Future.resolve(20);
     const b = yield* (function* (): Operation<number> {
@@ -31,7 +32,7 @@ Deno.test("run returns the body's value; yield* infers types", () => {
   assert.equal(value, 42);
 });
 
-Deno.test("errors before and after the first yield* leave run unchanged", () => {
+test("errors before and after the first yield* leave run unchanged", () => {
   const before = new RangeError("before");
   assert.throws(
     () =>
@@ -57,7 +58,7 @@ Deno.test("errors before and after the first yield* leave run unchanged", () => 
     }), (error) => error === thrownByBody);
 });
 
-Deno.test("a failed future caught inside a task does not fail the run", () => {
+test("a failed future caught inside a task does not fail the run", () => {
   const value = run(function* () {
     try {
       yield* Future.reject(new Error("caught"));
@@ -85,7 +86,7 @@ Deno.test("a failed future caught inside a task does not fail the run", () => {
   );
 });
 
-Deno.test("bad input: run without a function, a plain yield of a non-future", () => {
+test("bad input: run without a function, a plain yield of a non-future", () => {
   assert.throws(() => run(42 as never), TypeError);
   assert.throws(
     () =>
@@ -103,12 +104,12 @@ Deno.test("bad input: run without a function, a plain yield of a non-future", ()
   );
 });
 
-Deno.test("operations outside a task fail with a TypeError naming them", () => {
+test("operations outside a task fail with a TypeError naming them", () => {
   assert.throws(() => sleep(5).next(), /sleep\(\) works only inside a task/);
   assert.throws(() => scope(function* () {}).next(), /scope\(\) works only inside a task/);
 });
 
-Deno.test("re-entrancy: a nested run completes inside a task while outer siblings are frozen", () => {
+test("re-entrancy: a nested run completes inside a task while outer siblings are frozen", () => {
   const log: string[] = [];
   const result = run(function* () {
     const { future: outerFuture, resolve } = Future.withResolvers<string>();
@@ -149,7 +150,7 @@ Deno.test("re-entrancy: a nested run completes inside a task while outer sibling
   ]);
 });
 
-Deno.test("sync() wraps an operation function as a blocking one, usable inside tasks", () => {
+test("sync() wraps an operation function as a blocking one, usable inside tasks", () => {
   const double = sync(function* (x: number) {
     yield* sleep(0);
     return 2 * x;
@@ -164,7 +165,7 @@ Deno.test("sync() wraps an operation function as a blocking one, usable inside t
   assert.throws(() => sync("nope" as never), TypeError);
 });
 
-Deno.test("deadlock: run throws DeadlockError naming what the tasks wait on", () => {
+test("deadlock: run throws DeadlockError naming what the tasks wait on", () => {
   assert.throws(
     () =>
       run(function* main() {
@@ -195,7 +196,7 @@ Deno.test("deadlock: run throws DeadlockError naming what the tasks wait on", ()
   );
 });
 
-Deno.test("deadlock: finally blocks run, and the thread is usable afterwards", () => {
+test("deadlock: finally blocks run, and the thread is usable afterwards", () => {
   const cleaned: string[] = [];
   assert.throws(() =>
     run(function* () {
@@ -210,7 +211,7 @@ Deno.test("deadlock: finally blocks run, and the thread is usable afterwards", (
   assert.equal(run(() => Future.resolve("fine")), "fine");
 });
 
-Deno.test("a blocking run sleeps until a background call settles, and notices a crash", () => {
+test("a blocking run sleeps until a background call settles, and notices a crash", () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
   const values = run(function* () {
     const slow = loop.api.nameAfter(30);
@@ -229,7 +230,7 @@ Deno.test("a blocking run sleeps until a background call settles, and notices a 
   );
 });
 
-Deno.test("a future settled by another thread wakes a blocking run", () => {
+test("a future settled by another thread wakes a blocking run", () => {
   using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
   const { future, resolve } = Future.withResolvers<string>();
   const got = run(function* () {
@@ -239,7 +240,7 @@ Deno.test("a future settled by another thread wakes a blocking run", () => {
   assert.equal(got, "from the worker");
 });
 
-Deno.test("deep yield* chains: native up to V8's stack, any depth with stackless()", () => {
+test("deep yield* chains: native up to V8's stack, any depth with stackless()", () => {
   function* native(n: number): Operation<number> {
     if (n === 0) {
       yield* sleep(0);
@@ -293,7 +294,7 @@ Deno.test("deep yield* chains: native up to V8's stack, any depth with stackless
   assert.equal(unwound, 10_001);
 });
 
-Deno.test("thousands of tasks", () => {
+test("thousands of tasks", () => {
   const total = run(() =>
     scope(function* (s) {
       const tasks = Array.from({ length: 5_000 }, (_, i) =>
@@ -310,7 +311,7 @@ Deno.test("thousands of tasks", () => {
   assert.equal(total, (4_999 * 5_000) / 2);
 });
 
-Deno.test("memory stays flat over long runs: nothing per step survives it", () => {
+test("memory stays flat over long runs: nothing per step survives it", () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) return; // run with --v8-flags=--expose-gc (deno task test does)
   const steps = (n: number) =>
@@ -340,7 +341,7 @@ Deno.test("memory stays flat over long runs: nothing per step survives it", () =
   assert.ok(grown < 1_000_000, `the heap grew by ${grown} bytes over 200 000 steps`);
 });
 
-Deno.test("a task that is cancelled before its first step never runs", () => {
+test("a task that is cancelled before its first step never runs", () => {
   let ran = false;
   run(() =>
     scope(function* (s) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test } from "../bounded.ts";
 import {
   CancelledError,
   Future,
@@ -24,7 +25,7 @@ function* waitReporting(report: (error: unknown) => void): Operation<void> {
   }
 }
 
-Deno.test("the first failure cancels the siblings and is rethrown unchanged; later ones are attached", () => {
+test("the first failure cancels the siblings and is rethrown unchanged; later ones are attached", () => {
   const first = new Error("first");
   const second = new Error("second");
   const cleaned: string[] = [];
@@ -63,7 +64,7 @@ Deno.test("the first failure cancels the siblings and is rethrown unchanged; lat
   assert.deepEqual(laterErrors(new Error("other")), []);
 });
 
-Deno.test("a body failure cancels the spawned tasks", () => {
+test("a body failure cancels the spawned tasks", () => {
   const failure = new RangeError("body");
   let childError: unknown;
   assert.throws(
@@ -81,7 +82,7 @@ Deno.test("a body failure cancels the spawned tasks", () => {
   assert.equal((childError as CancelledError).cause, failure);
 });
 
-Deno.test("no task outlives its scope, and a task is a future", () => {
+test("no task outlives its scope, and a task is a future", () => {
   const tasks: Task<number>[] = [];
   const value = run(function* () {
     yield* scope(function* (s) {
@@ -96,10 +97,10 @@ Deno.test("no task outlives its scope, and a task is a future", () => {
     return tasks.map((task) => task.state);
   });
   assert.deepEqual(value, ["fulfilled", "fulfilled", "fulfilled"]);
-  assert.deepEqual(tasks.map((task) => task.wait()), [1, 2, 3]);
+  assert.deepEqual(tasks.map((task) => task.wait()), [1, 2, 3]); // unbounded: settled
 });
 
-Deno.test("task.cancel() throws CancelledError at its yield*; finally blocks may yield* to clean up", () => {
+test("task.cancel() throws CancelledError at its yield*; finally blocks may yield* to clean up", () => {
   const log: string[] = [];
   run(() =>
     scope(function* (s) {
@@ -124,7 +125,7 @@ Deno.test("task.cancel() throws CancelledError at its yield*; finally blocks may
   assert.deepEqual(log, ["cleaned up", "CancelledError: stop"]);
 });
 
-Deno.test("a task that catches its cancellation and returns ends fulfilled; the scope does not fail", () => {
+test("a task that catches its cancellation and returns ends fulfilled; the scope does not fail", () => {
   const value = run(() =>
     scope(function* (s) {
       const task = s.spawn(function* () {
@@ -143,7 +144,7 @@ Deno.test("a task that catches its cancellation and returns ends fulfilled; the 
   assert.equal(value, "caught");
 });
 
-Deno.test("a scope body that cancels its own scope, then waits on what never completes, still ends", () => {
+test("a scope body that cancels its own scope, then waits on what never completes, still ends", () => {
   let childCancelled = false;
   assert.throws(
     () =>
@@ -161,7 +162,7 @@ Deno.test("a scope body that cancels its own scope, then waits on what never com
   assert.ok(childCancelled);
 });
 
-Deno.test("a body that returns before its cancel takes effect keeps its value", () => {
+test("a body that returns before its cancel takes effect keeps its value", () => {
   const value = run(() =>
     scope(function* (s) {
       s.spawn(() => never());
@@ -172,7 +173,7 @@ Deno.test("a body that returns before its cancel takes effect keeps its value", 
   assert.equal(value, "kept");
 });
 
-Deno.test("a scope's timeout reaches every task; finally cleanup is bounded by it", () => {
+test("a scope's timeout reaches every task; finally cleanup is bounded by it", () => {
   const clock = new VirtualClock({ autojump: true });
   const seen: string[] = [];
   assert.throws(
@@ -197,7 +198,7 @@ Deno.test("a scope's timeout reaches every task; finally cleanup is bounded by i
   assert.equal(clock.now(), 100);
 });
 
-Deno.test("a timeout firing while a finally block cleans up does not lose the original error", () => {
+test("a timeout firing while a finally block cleans up does not lose the original error", () => {
   const clock = new VirtualClock({ autojump: true });
   const original = new Error("original");
   let cleanupInterrupted: unknown;
@@ -227,7 +228,7 @@ Deno.test("a timeout firing while a finally block cleans up does not lose the or
   assert.equal(clock.now(), 50);
 });
 
-Deno.test("spawn after the scope ended, or of a non-function, is a TypeError", () => {
+test("spawn after the scope ended, or of a non-function, is a TypeError", () => {
   let leaked: { spawn(body: () => Operation<unknown>): unknown } | undefined;
   run(() =>
     scope(function* (s) {
@@ -238,7 +239,7 @@ Deno.test("spawn after the scope ended, or of a non-function, is a TypeError", (
   assert.throws(() => leaked!.spawn(() => sleep(0)), /the scope has ended|this scope has ended/);
 });
 
-Deno.test("a task spawned into a cancelled scope never runs", () => {
+test("a task spawned into a cancelled scope never runs", () => {
   let ran = false;
   assert.throws(() =>
     run(() =>
@@ -254,7 +255,7 @@ Deno.test("a task spawned into a cancelled scope never runs", () => {
   assert.equal(ran, false);
 });
 
-Deno.test("nested scopes: an inner failure travels out through the outer scope", () => {
+test("nested scopes: an inner failure travels out through the outer scope", () => {
   const inner = new Error("inner");
   let outerSiblingCancelled = false;
   assert.throws(

@@ -1,3 +1,3 @@
 /// <reference lib="deno.worker" />
-import * as Comlink from "comlink";
+import * as Comlink from "npm:comlink@4.4.2";
 Comlink.expose({ add: (a: number, b: number) => a + b });

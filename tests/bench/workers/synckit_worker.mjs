@@ -1,2 +1,2 @@
-import { runAsWorker } from "synckit";
+import { runAsWorker } from "npm:synckit@0.11.8";
 runAsWorker((a, b) => a + b);
