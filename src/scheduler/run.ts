@@ -6,7 +6,7 @@
 
 import { FULFILLED, internals } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
-import { runBlocking } from "./run_loop.ts";
+import { Scheduler } from "./run_loop.ts";
 import { type Clock, realClock, type VirtualClock } from "./virtual_clock.ts";
 
 /** Options of a run. */
@@ -41,7 +41,8 @@ export interface RunOptions {
  */
 export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
   checkBody("run", body);
-  const main = runBlocking(body, (options.clock as Clock | undefined) ?? realClock);
+  const clock = (options.clock as Clock | undefined) ?? realClock;
+  const main = new Scheduler(clock, undefined).runBlocking(body, "run");
   const outcome = internals.outcome(main)!;
   if (outcome.state === FULFILLED) return outcome.value as T;
   throw outcome.value;
@@ -61,11 +62,15 @@ export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
  * console.log(double(21)); // 42
  * ```
  */
-export function sync<A extends unknown[], T>(
-  fn: (...args: A) => Operation<T>,
-): (...args: A) => T {
+export function sync<A extends unknown[], T, This = unknown>(
+  fn: (this: This, ...args: A) => Operation<T>,
+): (this: This, ...args: A) => T {
   checkBody("sync", fn);
-  return (...args: A): T => run(() => fn(...args));
+  // A plain function, so that `this` passes through: a sync method can be
+  // overridden in a subclass, and call its super's.
+  return function (this: This, ...args: A): T {
+    return run(() => fn.apply(this, args));
+  };
 }
 
 /** @internal */

@@ -6,29 +6,41 @@
  *    outcome of what it waited for and goes on, without returning to the
  *    loop, through every `yield*` of something already settled, until the
  *    task waits on something pending or ends.
- * 2. Ready tasks run in FIFO batches. Between batches, due timers fire and
- *    what other threads sent is handled, so tasks that only yield
- *    (`sleep(0)`) cannot starve timers or cross-thread results.
+ * 2. Ready tasks run in FIFO batches. Between batches, due timers fire,
+ *    background calls whose timeout passed fail, and what other threads sent
+ *    is handled, so tasks that only yield (`sleep(0)`) cannot starve timers,
+ *    timeouts or cross-thread results, in a blocking run as in a hosted one.
  * 3. Cancellation (a `Task.cancel()`, a scope's `cancel()`, a deadline, a
  *    failing sibling) is delivered once per cause: at the task's current
- *    wait, or at its next one if it is running or ready. The future it
- *    waited on is cancelled (a `Task` is not: it belongs to its scope) and
- *    the error is thrown at its `yield*`, so `finally` blocks run and may
- *    `yield*` again to clean up. A deadline that passes during such a
- *    cleanup is delivered too, so a cleanup cannot outlive its deadline. A
- *    task cancelled before its first step never runs.
- * 4. A blocking run blocks the thread (`Atomics.wait`) only when no task is
- *    ready and no timer is due; it wakes for the next timer or for another
- *    thread. When nothing could ever wake it, it throws `DeadlockError` into
- *    the waiting tasks, naming what they wait on.
- * 5. A run is re-entrant: `run()` inside a task drives a new run to its end
+ *    wait, or at its next one if it is running. The future it waited on is
+ *    cancelled (a `Task` is not: it belongs to its scope) and the error is
+ *    thrown at its `yield*`, so `finally` blocks run and may `yield*` again
+ *    to clean up. A task whose wait ended but that has not resumed yet gets
+ *    the cancellation instead of the outcome (the cancel came first; what it
+ *    was handed, such as a `Limiter` slot, is given back by its `finally`).
+ *    A deadline that passes during a cleanup is delivered too, so a cleanup
+ *    cannot outlive its deadline. A task cancelled before its first step
+ *    never runs.
+ * 4. A cancellation is absorbed only where it was caused (trio's rule): a
+ *    task that ends with a `CancelledError` that was delivered to it ends
+ *    `cancelled`, and its scope goes on; one that ends with any other
+ *    `CancelledError` (a future it waited on was cancelled by its owner)
+ *    ends `rejected` and fails its scope like any other error.
+ * 5. A blocking run blocks the thread (`Atomics.wait`) only when no task is
+ *    ready, no timer is due and no call's timeout has passed; it wakes for
+ *    the next of these or for another thread. When nothing could ever wake
+ *    it, it throws `DeadlockError` into the waiting tasks, naming what they
+ *    wait on.
+ * 6. A run is re-entrant: `run()` inside a task drives a new run to its end
  *    before the step that called it goes on. The outer run's tasks do not
- *    step meanwhile; what settled for them is queued and seen after.
+ *    step meanwhile; what settled for them is queued and seen after. Runs
+ *    nest up to {@linkcode MAX_RUN_DEPTH} deep; the next one throws a
+ *    `RangeError` saying so, before the stack could overflow.
  *
  * @module
  */
 
-import { CancelledError, DeadlockError } from "../errors.ts";
+import { CancelledError, DeadlockError, type TimeoutError } from "../errors.ts";
 import {
   CANCELLED,
   FULFILLED,
@@ -118,12 +130,22 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
   /** Suspended outer frames of `stackless()` operations, innermost last. */
   frames: Iterator<unknown, unknown, unknown>[] | undefined = undefined;
   waitingOn: Future<unknown> | undefined = undefined;
-  /** The wait is linked to another thread (it counts in `linkedWaits`). */
+  /** The wait is linked to another thread (it is in the run's `linked`). */
   linked = false;
   /** A cancellation not delivered yet. */
   interrupt: Error | undefined = undefined;
   /** The last cancellation delivered, so that a cause is delivered once. */
   delivered: Error | undefined = undefined;
+  /**
+   * Every cancellation delivered (guarantee 4: a task that ends with one of
+   * these ends cancelled; with any other `CancelledError`, rejected).
+   */
+  cancels: Error[] | undefined = undefined;
+  /**
+   * READY with the outcome of its wait (or at a yield point) in `input`, not
+   * stepped since: a cancellation now replaces that outcome (guarantee 3).
+   */
+  resumed = false;
   /** The scope the task was spawned in (none for a run's main task). */
   home: TaskScope | undefined = undefined;
   resumer: ((future: Future<unknown>) => void) | undefined = undefined;
@@ -202,6 +224,8 @@ export class TaskScope extends CancelScope {
   running = 0;
   failed = false;
   failure: unknown = undefined;
+  /** The scope's deadline passed before it ended: it throws this (fail_after). */
+  expired: TimeoutError | undefined = undefined;
   ended = false;
   cancelledByUser = false;
   #joined: Future<void> | undefined = undefined;
@@ -234,9 +258,10 @@ export class TaskScope extends CancelScope {
     return this.#joined = new Future<void>();
   }
 
+  /** A spawned task ended; one that ended `cancelled` absorbed its cancellation (guarantee 4). */
   childEnded(state: number, value: unknown): void {
     this.running--;
-    if (state !== FULFILLED) this.fail(value, false);
+    if (state === REJECTED) this.fail(value, false);
     if (this.running === 0 && this.#joined !== undefined) {
       internals.settle(this.#joined, FULFILLED, undefined);
     }
@@ -244,11 +269,11 @@ export class TaskScope extends CancelScope {
 
   /**
    * Records a failure: the first cancels everything else in the scope; the
-   * later ones are attached to it. Cancellations of this scope are not
-   * failures, and neither is a spawned task that ended cancelled.
+   * later ones are attached to it. The cancellations of this scope (or of
+   * one around it) are not failures: they were caused here.
    */
   fail(error: unknown, fromBody: boolean): void {
-    if (this.isInterrupt(error) || (!fromBody && error instanceof CancelledError)) return;
+    if (this.isInterrupt(error)) return;
     if (!this.failed) {
       this.failed = true;
       this.failure = error;
@@ -294,7 +319,14 @@ export class Scheduler implements ClockListener {
   #scheduled = false;
   #finished = false;
   /** Waiting tasks whose futures are linked to other threads. */
-  #linkedWaits = 0;
+  readonly #linked = new Set<Fiber>();
+  /**
+   * No linked wait's deadline is earlier (it may be later: a wait that ended
+   * leaves it, and the next look works it out again).
+   */
+  #linkDeadline = Infinity;
+  /** When a blocking run last looked for waits whose other thread is gone. */
+  #lastStallCheck = performance.now();
   #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #hostTimerDue = Infinity;
   #jumpPending = false;
@@ -345,6 +377,12 @@ export class Scheduler implements ClockListener {
   /** Delivers a cancellation (guarantee 3); `cancelWait: false` leaves the awaited future alone. */
   interrupt(fiber: Fiber, error: Error, cancelWait = true): void {
     if (fiber.phase === DONE || fiber.delivered === error || fiber.interrupt === error) return;
+    if (fiber.phase === READY && fiber.resumed) {
+      // Its wait ended, but it has not seen the outcome: the cancel came first.
+      fiber.resumed = false;
+      this.#deliver(fiber, error);
+      return;
+    }
     if (fiber.phase !== WAITING) {
       fiber.interrupt ??= error;
       return;
@@ -352,11 +390,17 @@ export class Scheduler implements ClockListener {
     const waited = fiber.waitingOn!;
     this.#endWait(fiber);
     internals.unsubscribe(waited, fiber.resumer!);
-    fiber.delivered = error;
-    fiber.throwing = true;
-    fiber.input = error;
+    this.#deliver(fiber, error);
     this.#enqueue(fiber);
     if (cancelWait && !(waited instanceof Fiber)) waited.cancel(error);
+  }
+
+  /** The task will be resumed by throwing `error` (guarantees 3 and 4). */
+  #deliver(fiber: Fiber, error: Error): void {
+    fiber.delivered = error;
+    (fiber.cancels ??= []).push(error);
+    fiber.throwing = true;
+    fiber.input = error;
   }
 
   clockMoved(): void {
@@ -381,6 +425,7 @@ export class Scheduler implements ClockListener {
     const outcome = internals.outcome(future)!;
     fiber.throwing = outcome.state !== FULFILLED;
     fiber.input = outcome.value;
+    fiber.resumed = true;
     this.#enqueue(fiber);
   }
 
@@ -388,7 +433,7 @@ export class Scheduler implements ClockListener {
     fiber.waitingOn = undefined;
     if (fiber.linked) {
       fiber.linked = false;
-      this.#linkedWaits--;
+      this.#linked.delete(fiber);
     }
   }
 
@@ -407,110 +452,141 @@ export class Scheduler implements ClockListener {
     return true;
   }
 
+  /**
+   * Runs `fiber` until it waits on something pending or ends (guarantee 1).
+   * This frame stays on the stack while the task runs a nested `run()`, so it
+   * only resumes the iterator; what the task yielded is handled by
+   * {@linkcode Scheduler.#next}, whose frame is gone by then.
+   */
   #step(fiber: Fiber): void {
     const previous = current;
     current = fiber;
     fiber.phase = RUNNING;
-    let throwing = fiber.throwing;
-    let input = fiber.input;
-    fiber.input = undefined;
+    fiber.resumed = false;
     try {
-      let iterator = fiber.iterator;
-      if (iterator === undefined) {
-        if (fiber.interrupt !== undefined) return this.#finish(fiber, fiber.interrupt);
+      let iterator = fiber.iterator ?? this.#begin(fiber);
+      while (iterator !== undefined) {
+        let result: IteratorResult<unknown, unknown> | undefined;
         try {
-          iterator = fiber.iterator = fiber.body!()[Symbol.iterator]();
-          fiber.body = undefined;
+          result = fiber.throwing ? throwInto(iterator, fiber.input) : iterator.next(fiber.input);
         } catch (error) {
-          return this.#finish(fiber, error);
+          fiber.throwing = true;
+          fiber.input = error;
         }
-      }
-      for (;;) {
-        let result: IteratorResult<unknown, unknown>;
-        try {
-          if (!throwing) result = iterator.next(input);
-          else if (iterator.throw) result = iterator.throw(input);
-          else {
-            iterator.return?.();
-            throw input;
-          }
-        } catch (error) {
-          const outer = fiber.frames?.pop();
-          if (outer === undefined) return this.#finish(fiber, error);
-          iterator = fiber.iterator = outer;
-          throwing = true;
-          input = error;
-          continue;
-        }
-        if (result.done) {
-          const outer = fiber.frames?.pop();
-          if (outer === undefined) return this.#finish(fiber, result.value, true);
-          iterator = fiber.iterator = outer;
-          throwing = false;
-          input = result.value;
-          continue;
-        }
-        const yielded: unknown = result.value;
-        if (yielded instanceof Future) {
-          const outcome = internals.outcome(yielded);
-          if (outcome !== undefined) {
-            throwing = outcome.state !== FULFILLED;
-            input = outcome.value;
-            continue;
-          }
-          if (fiber.interrupt !== undefined) {
-            throwing = true;
-            input = this.#take(fiber);
-            if (!(yielded instanceof Fiber)) yielded.cancel(input);
-            continue;
-          }
-          fiber.waitingOn = yielded;
-          fiber.phase = WAITING;
-          if (internals.link(yielded) !== undefined) {
-            fiber.linked = true;
-            this.#linkedWaits++;
-          }
-          yielded.onDone(fiber.resumer ??= (future) => this.#resume(fiber, future));
-          return;
-        }
-        if (yielded instanceof StacklessFrame) {
-          (fiber.frames ??= []).push(iterator);
-          throwing = false;
-          input = undefined;
-          try {
-            iterator = fiber.iterator = yielded.operation[Symbol.iterator]();
-          } catch (error) {
-            throwing = true;
-            input = error;
-            iterator = fiber.iterator = fiber.frames.pop()!;
-          }
-          continue;
-        }
-        if (yielded === YIELD_POINT) {
-          if (fiber.interrupt !== undefined) {
-            throwing = true;
-            input = this.#take(fiber);
-            continue;
-          }
-          fiber.throwing = false;
-          this.#enqueue(fiber);
-          return;
-        }
-        throwing = true;
-        input = new TypeError(
-          `task "${fiber.name}" yielded ${describeValue(yielded)}: ` +
-            "wait on futures and operations with yield*, not yield",
-        );
+        iterator = this.#next(fiber, result);
       }
     } finally {
       current = previous;
     }
   }
 
+  /** The task's first step: its iterator, or undefined if it ended at once. */
+  #begin(fiber: Fiber): Iterator<unknown, unknown, unknown> | undefined {
+    if (fiber.interrupt !== undefined) {
+      this.#finish(fiber, this.#take(fiber));
+      return undefined;
+    }
+    try {
+      const iterator = fiber.iterator = fiber.body!()[Symbol.iterator]();
+      fiber.body = undefined;
+      return iterator;
+    } catch (error) {
+      this.#finish(fiber, error);
+      return undefined;
+    }
+  }
+
+  /**
+   * After the task's iterator returned `result` (undefined: it threw
+   * `fiber.input`): sets what to resume it with, and returns the iterator to
+   * resume now, or undefined when the task waits or ended.
+   */
+  #next(
+    fiber: Fiber,
+    result: IteratorResult<unknown, unknown> | undefined,
+  ): Iterator<unknown, unknown, unknown> | undefined {
+    if (result === undefined || result.done) {
+      // The frame ended: its outer stackless frame goes on, or the task ends.
+      const outer = fiber.frames?.pop();
+      if (result !== undefined) {
+        fiber.throwing = false;
+        fiber.input = result.value;
+      }
+      if (outer === undefined) {
+        this.#finish(fiber, fiber.input, !fiber.throwing);
+        return undefined;
+      }
+      return fiber.iterator = outer;
+    }
+    const yielded: unknown = result.value;
+    if (yielded instanceof Future) {
+      const outcome = internals.outcome(yielded);
+      if (outcome !== undefined) {
+        fiber.throwing = outcome.state !== FULFILLED;
+        fiber.input = outcome.value;
+        return fiber.iterator;
+      }
+      if (fiber.interrupt !== undefined) {
+        fiber.throwing = true;
+        fiber.input = this.#take(fiber);
+        if (!(yielded instanceof Fiber)) yielded.cancel(fiber.input);
+        return fiber.iterator;
+      }
+      this.#wait(fiber, yielded);
+      return undefined;
+    }
+    if (yielded === YIELD_POINT) {
+      if (fiber.interrupt !== undefined) {
+        fiber.throwing = true;
+        fiber.input = this.#take(fiber);
+        return fiber.iterator;
+      }
+      fiber.throwing = false;
+      fiber.input = undefined;
+      fiber.resumed = true;
+      this.#enqueue(fiber);
+      return undefined;
+    }
+    fiber.throwing = false;
+    fiber.input = undefined;
+    if (yielded instanceof StacklessFrame) {
+      (fiber.frames ??= []).push(fiber.iterator!);
+      try {
+        return fiber.iterator = yielded.operation[Symbol.iterator]();
+      } catch (error) {
+        fiber.throwing = true;
+        fiber.input = error;
+        return fiber.iterator = fiber.frames.pop()!;
+      }
+    }
+    fiber.throwing = true;
+    fiber.input = new TypeError(
+      `task "${fiber.name}" yielded ${describeValue(yielded)}: ` +
+        "wait on futures and operations with yield*, not yield",
+    );
+    return fiber.iterator;
+  }
+
+  /** The task waits on `future`, which is pending. */
+  #wait(fiber: Fiber, future: Future<unknown>): void {
+    fiber.input = undefined;
+    fiber.waitingOn = future;
+    fiber.phase = WAITING;
+    const link = internals.link(future);
+    if (link !== undefined) {
+      fiber.linked = true;
+      this.#linked.add(fiber);
+      const deadline = link.deadline;
+      if (deadline !== undefined && deadline < this.#linkDeadline) this.#linkDeadline = deadline;
+    }
+    future.onDone(fiber.resumer ??= (settled) => this.#resume(fiber, settled));
+  }
+
   #take(fiber: Fiber): Error {
     const error = fiber.interrupt!;
     fiber.interrupt = undefined;
     fiber.delivered = error;
+    (fiber.cancels ??= []).push(error);
     return error;
   }
 
@@ -519,66 +595,143 @@ export class Scheduler implements ClockListener {
     fiber.iterator = fiber.frames = undefined;
     fiber.interrupt = undefined;
     fiber.scope.tasks.delete(fiber);
-    const state = ok ? FULFILLED : value instanceof CancelledError ? CANCELLED : REJECTED;
+    // Guarantee 4: only a cancellation delivered to this task ends it cancelled.
+    const state = ok
+      ? FULFILLED
+      : value instanceof CancelledError && fiber.cancels?.includes(value)
+      ? CANCELLED
+      : REJECTED;
+    fiber.cancels = undefined;
     internals.settle(fiber, state, value, true);
     fiber.home?.childEnded(state, value);
   }
 
-  // ---- the blocking driver (guarantee 4) ----
+  // ---- between batches (guarantee 2) ----
 
-  /** Drives the run on this thread until `main` ends. */
-  runBlocking(main: Fiber): void {
-    const clock = this.clock;
-    const virtual = clock instanceof VirtualClock ? clock : undefined;
-    let lastStallCheck = performance.now();
+  /** Fires due timers and fails calls whose timeout passed; true if any did. */
+  #fireDue(): boolean {
+    let fired = false;
+    const timers = this.#timers;
+    if (timers !== undefined && timers.size > 0) fired = timers.fireDue(this.clock.now());
+    if (this.#linkDeadline !== Infinity) {
+      const now = performance.now();
+      if (now >= this.#linkDeadline) fired = this.#expireLinks(now) || fired;
+    }
+    return fired;
+  }
+
+  /**
+   * Expires the linked waits whose deadline (a call's timeout, a worker's
+   * start) passed, and works out the next one; true if any passed. A
+   * blocking run must do this itself: the call's own timer is an event-loop
+   * timer, which cannot fire while the thread blocks.
+   */
+  #expireLinks(now: number): boolean {
+    let next = Infinity;
+    let expired = false;
+    for (const fiber of this.#linked) {
+      const link = internals.link(fiber.waitingOn!)!;
+      let deadline = link.deadline ?? Infinity;
+      if (deadline <= now) {
+        expired = true;
+        link.expire?.();
+        if (fiber.phase !== WAITING) continue; // the expiry settled what it waited on
+        const stalled = link.stalled();
+        if (stalled !== undefined) {
+          this.interrupt(fiber, stalled, false);
+          link.gaveUp?.();
+          continue;
+        }
+        deadline = link.deadline ?? Infinity;
+      }
+      if (deadline > now && deadline < next) next = deadline;
+    }
+    this.#linkDeadline = next;
+    return expired;
+  }
+
+  // ---- the blocking driver (guarantee 5) ----
+
+  /**
+   * Drives the run on this thread until `main` ends. (Its frame, and
+   * `#runBatch`'s and `#step`'s, stay on the stack while a task runs a
+   * nested `run()`: they are kept small, and the rarer work is done in
+   * methods of its own, so that runs nest deep.)
+   */
+  runBlocking<T>(body: () => Operation<T>, name: string): Fiber<T> {
+    if (runDepth >= MAX_RUN_DEPTH) {
+      throw new RangeError(
+        `run() nested ${MAX_RUN_DEPTH} levels deep, the most tandem allows (each level holds ` +
+          "stack): make the recursion a loop, or recurse with yield* inside one run (stackless() " +
+          "for any depth)",
+      );
+    }
+    const main = this.start(body, name);
+    runDepth++;
     this.#driving = true;
     try {
+      const queue = this.#queue;
       for (;;) {
-        if (this.#runBatch()) {
-          if (main.phase === DONE) return;
-          existingHub()?.pump();
-          continue;
-        }
-        if (main.phase === DONE) return;
-        const timers = this.#timers;
-        if (timers !== undefined && timers.size > 0 && timers.fireDue(clock.now())) continue;
-        const h = hub();
-        const ticket = h.ticket();
-        h.pump();
-        if (this.#queue.length > 0) continue;
-        const next = timers?.next();
-        if (next !== undefined && virtual === undefined) {
-          const now = performance.now();
-          if (now - lastStallCheck >= STALL_CHECK_MS) {
-            lastStallCheck = now;
-            if (this.#deliverStalls().delivered) continue;
+        // The batch is stepped here rather than by `#runBatch`: a frame less
+        // under every nested run() (about a tenth more levels fit).
+        const end = queue.length;
+        if (end > 0) {
+          for (let i = 0; i < end; i++) {
+            const fiber = queue[i]!;
+            queue[i] = undefined;
+            this.#step(fiber);
           }
-          const ms = Math.min(next.due - now, STALL_CHECK_MS);
-          if (ms > 0) this.#block(ticket, ms);
-          continue;
-        }
-        if (next !== undefined && virtual?.autojump) {
-          virtual.advance(Math.max(0, next.due - virtual.now()));
-          continue;
-        }
-        const { delivered, linked } = this.#deliverStalls();
-        lastStallCheck = performance.now();
-        if (delivered) continue;
-        if (linked) {
-          this.#block(ticket, STALL_CHECK_MS);
-          continue;
-        }
-        this.#deadlock(next === undefined ? undefined : next.due);
+          if (queue.length === end) queue.length = 0;
+          else queue.splice(0, end);
+          if (main.phase === DONE) return main;
+          this.#fireDue();
+          existingHub()?.pump();
+        } else if (main.phase === DONE) return main;
+        else this.#idleBlocking();
       }
     } finally {
+      runDepth--;
       this.#driving = false;
       this.#end();
     }
   }
 
+  /** No task is ready: fire what is due, or block until something may be. */
+  #idleBlocking(): void {
+    if (this.#fireDue()) return;
+    const h = hub();
+    const ticket = h.ticket();
+    h.pump();
+    if (this.#queue.length > 0) return;
+    const clock = this.clock;
+    const virtual = clock instanceof VirtualClock ? clock : undefined;
+    const next = this.#timers?.next();
+    if (next !== undefined && virtual?.autojump) {
+      virtual.advance(Math.max(0, next.due - virtual.now()));
+      return;
+    }
+    // What could wake the run in real time: a timer, a call's deadline.
+    const due = Math.min(
+      next !== undefined && virtual === undefined ? next.due : Infinity,
+      this.#linkDeadline,
+    );
+    const now = performance.now();
+    if (due === Infinity || now - this.#lastStallCheck >= STALL_CHECK_MS) {
+      this.#lastStallCheck = now;
+      const { delivered, linked } = this.#deliverStalls();
+      if (delivered) return;
+      if (due === Infinity && !linked) {
+        this.#deadlock(next === undefined ? undefined : next.due);
+        return;
+      }
+    }
+    const ms = Math.min(due, this.#lastStallCheck + STALL_CHECK_MS) - now;
+    if (ms > 0) this.#block(ticket, ms);
+  }
+
   #block(ticket: number, ms: number): void {
     const h = hub();
-    if (this.#linkedWaits > 0) h.block(ticket, ms);
+    if (this.#linked.size > 0) h.block(ticket, ms);
     else h.rest(ticket, ms);
   }
 
@@ -586,10 +739,8 @@ export class Scheduler implements ClockListener {
   #deliverStalls(): { delivered: boolean; linked: boolean } {
     let delivered = false;
     let linked = false;
-    for (const fiber of this.#fibers()) {
-      if (fiber.phase !== WAITING) continue;
-      const link: FutureLink | undefined = internals.link(fiber.waitingOn!);
-      if (link === undefined) continue;
+    for (const fiber of this.#linked) {
+      const link: FutureLink = internals.link(fiber.waitingOn!)!;
       const stalled = link.stalled();
       if (stalled === undefined) linked = true;
       else {
@@ -636,8 +787,7 @@ export class Scheduler implements ClockListener {
     try {
       for (;;) {
         this.#runBatch();
-        const timers = this.#timers;
-        if (timers !== undefined && timers.size > 0) timers.fireDue(this.clock.now());
+        this.#fireDue();
         if (this.#queue.length === 0 || this.#finished) break;
         if (performance.now() > sliceEnd) {
           this.#scheduled = true;
@@ -699,13 +849,16 @@ export class Scheduler implements ClockListener {
   }
 }
 
-/** Drives `body` on this thread, blocking, and returns its main task (settled). */
-export function runBlocking<T>(body: () => Operation<T>, clock: Clock): Fiber<T> {
-  const scheduler = new Scheduler(clock, undefined);
-  const main = scheduler.start(body, "run");
-  scheduler.runBlocking(main as Fiber);
-  return main;
-}
+/**
+ * How deep blocking runs may nest (guarantee 6): Python's default recursion
+ * limit, which duet's users live with. Each level keeps a few frames of the
+ * run loop and of the task on the stack; V8's default stack holds about
+ * 1 250 levels of a nested `sync()` function whose code has not been
+ * optimised yet (the largest frames), so a quarter is left for the code
+ * between the levels.
+ */
+export const MAX_RUN_DEPTH = 1000;
+let runDepth = 0;
 
 /** Drives `body` on a host loop. */
 export function runHosted<T>(
@@ -724,6 +877,16 @@ function describeWait(future: Future<unknown>): string {
     return "a Promise of this thread (a blocking run() cannot let Promises settle: use runAsync(), or a background loop)";
   }
   return "a future only this thread could settle";
+}
+
+/** Resumes `iterator` by throwing `error` at its `yield` (or ends it, if it cannot take one). */
+function throwInto(
+  iterator: Iterator<unknown, unknown, unknown>,
+  error: unknown,
+): IteratorResult<unknown, unknown> {
+  if (iterator.throw) return iterator.throw(error);
+  iterator.return?.();
+  throw error;
 }
 
 function describeValue(value: unknown): string {

@@ -48,14 +48,20 @@ export interface ScopeOptions {
  *
  * - The first failure (of the body or a spawned task) cancels everything else
  *   in the scope, and the scope throws that first error, unchanged. Later
- *   failures are not lost: {@linkcode laterErrors} returns them. A spawned
- *   task that ends cancelled is not a failure.
- * - With no failure, the scope returns (or throws) what the body did. A body
- *   interrupted by `scope.cancel()` throws `CancelledError`; by the deadline,
- *   `TimeoutError`. A body that returned before the cancel took effect keeps
- *   its value.
+ *   failures are not lost: {@linkcode laterErrors} returns them.
+ * - A cancellation is absorbed only where it was caused (trio's rule): a
+ *   spawned task that ends with the `CancelledError` it was cancelled with
+ *   (by `task.cancel()`, this scope's `cancel()` or a failing sibling) is not
+ *   a failure; one that ends with any other `CancelledError` (a future it
+ *   waited on was cancelled by its owner) is, like any other error.
  * - A timeout or deadline reaches every task in the scope, nested scopes
- *   included; nested deadlines take the earliest.
+ *   included; nested deadlines take the earliest. If it passes before the
+ *   scope ended, the scope throws `TimeoutError`, even if its body had
+ *   returned (duet's and trio's `fail_after`): the work the deadline cut
+ *   short is never silently missing.
+ * - Otherwise the scope returns (or throws) what the body did. A body
+ *   interrupted by `scope.cancel()` throws `CancelledError`; a body that
+ *   returned before the cancel took effect keeps its value.
  * - A cancellation is thrown at each task's current `yield*`; `finally`
  *   blocks may `yield*` to clean up (the deadline still bounds that).
  *
@@ -114,6 +120,10 @@ export function* scope<T>(
     s.exit(fiber);
   }
   if (s.failed) throw s.failure;
+  if (bodyThrew && bodyError !== s.expired && s.parent?.isInterrupt(bodyError)) {
+    throw bodyError; // a cancellation from further out goes on out
+  }
+  if (s.expired !== undefined) throw s.expired;
   if (bodyThrew) throw bodyError;
   return value as T;
 }
@@ -130,12 +140,12 @@ function armDeadline(s: TaskScope, options: ScopeOptions) {
   const clock = s.scheduler.clock;
   const fromTimeout = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs;
   const at = Math.min(fromTimeout, deadline ?? Infinity);
-  const expire = () =>
-    s.interruptAll(
-      new TimeoutError(
-        at === fromTimeout ? `timed out after ${timeoutMs} ms` : `the deadline (${at}) passed`,
-      ),
+  const expire = () => {
+    s.expired = new TimeoutError(
+      at === fromTimeout ? `timed out after ${timeoutMs} ms` : `the deadline (${at}) passed`,
     );
+    s.interruptAll(s.expired);
+  };
   if (at === Infinity) return undefined;
   if (at <= clock.now()) {
     expire();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "../bounded.ts";
-import { CancelledError, pmap, pstarmap, run, sleep, VirtualClock } from "../../mod.ts";
+import { CancelledError, Future, pmap, pstarmap, run, sleep, VirtualClock } from "../../mod.ts";
 
 test("pmap returns results in input order, whatever order they finish in", () => {
   const clock = new VirtualClock({ autojump: true });
@@ -101,4 +101,20 @@ test("pstarmap spreads each item as arguments", () => {
   );
   assert.deepEqual(results, ["x1", "y2"]);
   assert.throws(() => run(() => pstarmap(null as never, [])), TypeError);
+});
+
+test("pmap gives a result for every item or throws: an item cancelled by its owner fails it", () => {
+  const clock = new VirtualClock({ autojump: true });
+  const futures = Array.from({ length: 8 }, () => Future.withResolvers<number>());
+  assert.throws(
+    () =>
+      run(() =>
+        pmap(function* (i: number) {
+          if (i === 3) futures[i].future.cancel("aborted by its owner");
+          else if (i < 3) futures[i].resolve(i);
+          yield* sleep(i);
+          return yield* futures[i].future;
+        }, [0, 1, 2, 3, 4, 5, 6, 7]), { clock }),
+    (error) => error instanceof CancelledError && error.reason === "aborted by its owner",
+  );
 });

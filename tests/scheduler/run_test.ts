@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { test } from "../bounded.ts";
+import { test, WAIT_MS } from "../bounded.ts";
 import {
   BackgroundLoop,
   CancelledError,
   DeadlockError,
   Future,
   type Operation,
+  pmap,
   run,
   scope,
   sleep,
@@ -17,6 +18,7 @@ import {
   WorkerCrashedError,
 } from "../../mod.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
+import { MAX_RUN_DEPTH } from "../../src/scheduler/run_loop.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
 
@@ -361,4 +363,119 @@ test("a task that is cancelled before its first step never runs", () => {
     })
   );
   assert.equal(ran, false);
+});
+
+test("a blocking run fires timers between batches: a task that only yields starves nothing", () => {
+  const bound = performance.now() + WAIT_MS; // against a hang, not a timing assertion
+  let siblingDone = false;
+  run(() =>
+    scope(function* (s) {
+      s.spawn(function* () {
+        yield* sleep(50);
+        siblingDone = true;
+      });
+      while (!siblingDone && performance.now() < bound) yield* sleep(0);
+    })
+  );
+  assert.ok(siblingDone, "the sibling's timer fired while the other task only yielded");
+  assert.throws(
+    () =>
+      run(() =>
+        timeout(50, function* () {
+          while (performance.now() < bound) yield* sleep(0);
+          throw new Error("the timeout never fired");
+        })
+      ),
+    (error) => error instanceof TimeoutError && /after 50 ms/.test(error.message),
+  );
+});
+
+test("a call's timeout fires inside a blocking run(), sync() and pmap", () => {
+  using loop = BackgroundLoop.start<typeof Tasks>(TASKS, { timeoutMs: 300 });
+  // The scheduler's own timeout only guards against a hang: the error must
+  // be the call's.
+  const callTimedOut = (error: unknown) =>
+    error instanceof TimeoutError && /neverReturns\(\) timed out after 300 ms/.test(error.message);
+  const guarded = <T>(body: () => Operation<T>) => run(() => timeout(WAIT_MS, body));
+  assert.throws(() => guarded(() => loop.api.neverReturns()), callTimedOut);
+  const viaSync = sync(function* () {
+    return yield* loop.api.neverReturns();
+  });
+  assert.throws(() =>
+    guarded(function* () {
+      return viaSync();
+    }), callTimedOut);
+  assert.throws(
+    () => guarded(() => pmap(() => loop.api.neverReturns(), [1, 2, 3])),
+    callTimedOut,
+  );
+  const perCall = loop.with({ timeoutMs: 40 });
+  assert.throws(
+    () => guarded(() => perCall.api.neverReturns()),
+    (error) => error instanceof TimeoutError && /after 40 ms/.test(error.message),
+  );
+  assert.equal(loop.api.add(1, 2).wait(WAIT_MS), 3, "the loop still serves");
+});
+
+test("a task cancelled after its wait ended, before it resumed, gets the cancellation", () => {
+  const seen: string[] = [];
+  run(() =>
+    scope(function* (s) {
+      const { future, resolve } = Future.withResolvers<string>();
+      const task = s.spawn(function* () {
+        try {
+          seen.push(`got ${yield* future}`);
+        } catch (error) {
+          seen.push((error as Error).name);
+          throw error;
+        }
+      });
+      yield* sleep(0); // the task waits
+      resolve("value"); // its wait ends...
+      task.cancel(); // ...but the cancel comes before it runs again
+      yield* sleep(0);
+      assert.equal(task.state, "cancelled");
+    })
+  );
+  assert.deepEqual(seen, ["CancelledError"]);
+});
+
+test("sync() passes this through: a sync method can be overridden in a subclass", () => {
+  class Counter {
+    constructor(readonly start: number) {}
+    declare next: (step: number) => number;
+  }
+  Counter.prototype.next = sync(function* (this: Counter, step: number) {
+    return this.start + (yield* Future.resolve(step));
+  });
+  class Doubler extends Counter {}
+  Doubler.prototype.next = sync(function* (this: Doubler, step: number) {
+    yield* sleep(0);
+    return 2 * Counter.prototype.next.call(this, step); // super's, on this instance
+  });
+  assert.equal(new Counter(10).next(1), 11);
+  assert.equal(new Doubler(10).next(1), 22);
+});
+
+test(`run() nests ${MAX_RUN_DEPTH} levels deep, and says so past that`, () => {
+  let deepest = 0;
+  function nest(level: number): number {
+    deepest = Math.max(deepest, level);
+    return run(function* () {
+      yield* sleep(0);
+      return level === MAX_RUN_DEPTH ? level : nest(level + 1);
+    });
+  }
+  assert.equal(nest(1), MAX_RUN_DEPTH);
+  assert.throws(
+    () =>
+      run(function* () {
+        return nest(1); // one level more
+      }),
+    (error) => error instanceof RangeError && /run\(\) nested 1000 levels deep/.test(error.message),
+  );
+  assert.equal(
+    run(() => Future.resolve("the thread is usable afterwards")),
+    "the thread is usable afterwards",
+  );
 });

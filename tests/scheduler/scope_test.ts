@@ -9,6 +9,7 @@ import {
   scope,
   sleep,
   type Task,
+  timeout,
   TimeoutError,
   VirtualClock,
 } from "../../mod.ts";
@@ -276,4 +277,60 @@ test("nested scopes: an inner failure travels out through the outer scope", () =
     (error) => error === inner,
   );
   assert.ok(outerSiblingCancelled);
+});
+
+test("trio's rule: a CancelledError not caused by the scope fails it like any other error", () => {
+  const { future: owned } = Future.withResolvers<number>();
+  let ended: Task<number> | undefined;
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          ended = s.spawn(() => owned); // waits on a future its owner cancels
+          s.spawn(() => never());
+          yield* sleep(0);
+          owned.cancel("the owner gave up");
+        })
+      ),
+    (error) => error instanceof CancelledError && error.reason === "the owner gave up",
+  );
+  assert.equal(ended!.state, "rejected", "it failed: the cancel was not delivered to it");
+});
+
+test("a scope whose deadline passes before it ended throws TimeoutError, even if its body returned", () => {
+  const clock = new VirtualClock({ autojump: true });
+  let childInterrupted = false;
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          s.spawn(function* () {
+            try {
+              yield* sleep(1_000);
+            } catch (error) {
+              childInterrupted = error instanceof TimeoutError;
+              throw error;
+            }
+          });
+          return "the body's value"; // returned, but the child's work is cut short
+        }, { timeoutMs: 100 }), { clock }),
+    (error) => error instanceof TimeoutError && /100 ms/.test(error.message),
+  );
+  assert.ok(childInterrupted);
+  assert.equal(clock.now(), 100);
+  // A body that catches its own timeout does not hide it either.
+  assert.throws(
+    () =>
+      run(() =>
+        timeout(10, function* () {
+          try {
+            yield* sleep(50);
+          } catch {
+            return "caught";
+          }
+        }), { clock }),
+    TimeoutError,
+  );
+  // A scope that ended before its deadline keeps its value.
+  assert.equal(run(() => scope(() => sleep(5), { timeoutMs: 100 }), { clock }), undefined);
 });
