@@ -179,6 +179,23 @@ function settleArrived(
   }
 }
 
+/**
+ * `route`'s other side is gone: the futures that only it could still settle
+ * (no other route to them is alive) fail with its error, whether awaited or
+ * blocked on, rather than wait for ever.
+ */
+export function routeGone(route: Route): void {
+  let error: Error | undefined;
+  for (const future of [...registry.values()]) {
+    const link = internals.link(future) as ShareLink;
+    if (!link.settleableElsewhere || !link.routes.has(route)) continue;
+    let alive = false;
+    for (const other of link.routes) alive ||= other.alive;
+    if (alive) continue;
+    internals.settle(future, REJECTED, error ??= route.goneError(), true);
+  }
+}
+
 /** How many shared futures this thread holds pending (they want the inbox pumped). */
 export function pendingShared(): number {
   return registry.size;

@@ -20,6 +20,7 @@ import { slotBell, threads } from "./threads.ts";
 import { type InheritedLoop, loopsToInherit, registerLoop, unregisterLoop } from "./get_loop.ts";
 import { callUp, forwardingHandler } from "./upstream.ts";
 import type { WorkerInit } from "./worker_host.ts";
+import "./worker_host.ts";
 
 /** Makes a handle on a loop an ancestor thread registered (see `getLoop`). @internal */
 export let inheritedLoop: (info: InheritedLoop) => BackgroundLoop;
@@ -52,7 +53,18 @@ export type LoopApi<M> = {
     : never;
 };
 
+// The static import makes the worker's entry part of the module graph, so
+// that `deno run`, `deno cache` and JSR fetch it with the rest: a worker
+// started while this thread blocks cannot wait for a download (it would
+// need this thread's event loop). Imported here, it does nothing.
 const HOST_URL = new URL("./worker_host.ts", import.meta.url);
+
+/**
+ * How long a closed loop's workers may take to stop after their calls are
+ * cancelled (their abort handlers run, their async calls settle) before
+ * they are terminated.
+ */
+export const CLOSE_GRACE_MS = 1000;
 
 /** A function as it is named on the wire and in messages. */
 interface Target {
@@ -386,8 +398,10 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   /**
    * Closes the loop: later calls fail with `LoopClosedError`. Without
    * `cancelPending`, calls already made finish first; with it, they fail with
-   * `CancelledError` and their `currentSignal()` fires. Then the workers are
-   * woken (should one block in `wait()`) and terminated. Idempotent; the
+   * `CancelledError`. Then each worker is told to stop: what it still runs
+   * is cancelled (`currentSignal()` fires, abort handlers run) and its async
+   * calls may settle, for up to {@linkcode CLOSE_GRACE_MS}; then it is
+   * woken (should it block in `wait()`) and terminated. Idempotent; the
    * future settles when the workers are gone.
    */
   close(options: { cancelPending?: boolean } = {}): Future<void> {
@@ -405,16 +419,45 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     unregisterLoop(core.name, this as BackgroundLoop);
     const { future, resolve } = Future.withResolvers<void>();
     core.closing = future;
-    internals.setLink(future as Future<unknown>, { blocker: hub(), stalled: () => undefined });
-    const pending = core.pending();
-    let remaining = pending.length;
-    const finish = (): void => {
-      for (const channel of core.channels) channel.close();
+    let graceEnd = Infinity;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let running = core.workers.length;
+    const terminate = (): void => {
+      if (running === 0) return;
+      running = 0;
+      clearTimeout(timer);
+      for (const channel of core.channels) channel.forsake();
       for (const worker of core.workers) worker.terminate();
       resolve();
     };
-    if (remaining === 0) finish();
-    else for (const call of pending) call.onDone(() => --remaining === 0 && finish());
+    const stop = (): void => {
+      graceEnd = performance.now() + CLOSE_GRACE_MS;
+      // (Unref'd: a program may end meanwhile; the grace only bounds a close.)
+      timer = setTimeout(terminate, CLOSE_GRACE_MS);
+      Deno.unrefTimer(timer as unknown as number);
+      core.channels.forEach((channel, i) =>
+        channel.close(() => {
+          core.workers[i].terminate();
+          if (--running === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        })
+      );
+    };
+    internals.setLink(future as Future<unknown>, {
+      blocker: hub(),
+      // A blocking wait on the close ends the grace itself (timers cannot fire meanwhile).
+      get deadline() {
+        return graceEnd;
+      },
+      expire: terminate,
+      stalled: () => undefined,
+    });
+    const pending = core.pending();
+    let remaining = pending.length;
+    if (remaining === 0) stop();
+    else for (const call of pending) call.onDone(() => --remaining === 0 && stop());
     return future;
   }
 
@@ -423,9 +466,13 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     return this.close(options);
   }
 
-  /** `using loop = ...`: cancels what is pending and terminates the workers. */
+  /**
+   * `using loop = ...`: cancels what is pending and closes, blocking until
+   * the workers are gone (at most {@linkcode CLOSE_GRACE_MS}, most often
+   * far less: a worker stops as soon as its calls are cancelled).
+   */
   [Symbol.dispose](): void {
-    this.close({ cancelPending: true });
+    this.close({ cancelPending: true }).wait();
   }
 
   /** `await using loop = ...`: lets running calls finish, then closes. */

@@ -21,9 +21,16 @@
 
 import { receiveMessageOnPort } from "node:worker_threads";
 import { LoopClosedError, TimeoutError, WorkerCrashedError } from "../errors.ts";
-import { decode, encode } from "../future/codec.ts";
-import { FULFILLED, Future, type FutureLink, internals, REJECTED } from "../future/future.ts";
-import { type Route, settleMessage } from "../future/shared.ts";
+import { dataCloneError, decode, encode } from "../future/codec.ts";
+import {
+  CANCELLED,
+  FULFILLED,
+  Future,
+  type FutureLink,
+  internals,
+  REJECTED,
+} from "../future/future.ts";
+import { type Route, routeGone, settleMessage } from "../future/shared.ts";
 import type { Bell } from "./threads.ts";
 import type { Hub, Pumped } from "./hub.ts";
 import { openValues, readNext, RecordWriter } from "./record.ts";
@@ -36,12 +43,14 @@ import { createRing, Ring, type RingBuffer } from "./ring.ts";
  * a `value`:
  */
 const CALL = 0; // id: the call; x: the function's name number; lead: timeoutMs; value: args
-const RESULT = 1; // id: the call; x: FULFILLED or REJECTED; value: the outcome
+const RESULT = 1; // id: the call; x: FULFILLED, REJECTED, or CANCELLED (ended after the caller gave up); value: the outcome
 const CANCEL = 2; // id: the call; value: the reason
 const SETTLE = 3; // x: the state; lead: the shared future's id; value: the outcome
-const CRASH = 4; // value: the worker's error
+const CRASH = 4; // x: LOAD_FAILED or 0; value: the worker's error
 const NAME = 5; // id: a name number; value: the function name it stands for from now on
 const KIND = 0xf;
+/** A CRASH's `x`: the worker could not load the module it serves. */
+const LOAD_FAILED = 1;
 const SPECIAL = 0x10;
 /** The header's units: head, id (two units), x (two units). */
 const HEADER = 5;
@@ -60,7 +69,8 @@ const NAME_NUMBERS = 1024;
 /**
  * Each side's mark on the ring it writes (see `ring.ts`): its state, and
  * FULL while it waits for room. The parent's state is 0 (open) or CLOSED;
- * the worker's is STARTING, READY or DEAD.
+ * the worker's is STARTING, READY, DEAD, or CLOSED once it stopped after
+ * its parent closed the channel (its calls cancelled, their signals fired).
  */
 const STATE = 3;
 const STARTING = 0, READY = 1, DEAD = 2, CLOSED = 3;
@@ -100,16 +110,31 @@ export class Channel implements Pumped, Route {
   readonly #nameNumbers = new Map<string, number>();
   /** The names the peer sent, by number. */
   readonly #names: string[] = [];
+  /**
+   * Calls sent whose end the peer has not reported yet: it reports every
+   * call's end, answered or not (a call whose caller gave up still occupies
+   * the worker until it ends), so pools route by this, not by `#pending`.
+   */
+  #busy = 0;
+  /** Set by `close()` until the peer stopped: it is then called, once. */
+  #closing: (() => void) | undefined = undefined;
   #gone: Error | undefined = undefined;
+  /** `onGone` was called (it is called once). */
+  #toldGone = false;
   #crashCause: unknown = undefined;
+  #crashKind = 0;
   readonly #startTimeoutMs: number;
+  /** This is the side of the thread that started the worker. */
+  readonly #parentSide: boolean;
   readonly #startDeadline: number;
   #started: boolean;
   /** Serves incoming calls (the worker side sets it). */
   handler: CallHandler | undefined = undefined;
-  /** Called once when the peer is found gone. */
-  onGone: ((error: Error) => void) | undefined = undefined;
-  draining = false;
+  /**
+   * Called once: on the parent's side when its worker is gone (it died, or
+   * stopped after `close()`); on the worker's, when the parent closes.
+   */
+  onGone: (() => void) | undefined = undefined;
 
   /** The parent's side of a new channel, and the ends to send to the worker. */
   static open(
@@ -146,6 +171,7 @@ export class Channel implements Pumped, Route {
   ) {
     const isParent = startTimeoutMs !== undefined;
     this.#hub = hub;
+    this.#parentSide = isParent;
     this.#started = !isParent;
     this.#startTimeoutMs = startTimeoutMs ?? 0;
     this.#out = new Ring(isParent ? ends.down : ends.up);
@@ -160,9 +186,9 @@ export class Channel implements Pumped, Route {
     return this.#hub;
   }
 
-  /** Calls sent and not yet answered. */
+  /** Calls the peer is still busy with (see `#busy`), and a close not yet acknowledged. */
   get waiting(): number {
-    return this.#pending.size;
+    return this.#closing === undefined ? this.#busy : this.#busy + 1;
   }
 
   /**
@@ -176,7 +202,15 @@ export class Channel implements Pumped, Route {
 
   /** The peer can still answer. */
   get alive(): boolean {
-    return this.#gone === undefined && this.#peerState() < DEAD;
+    return this.#gone === undefined && this.#peerReads(this.#peerState());
+  }
+
+  /**
+   * The peer, whose state is `peer`, still reads what this side sends. A
+   * parent that closes the channel still does, until its worker stopped.
+   */
+  #peerReads(peer: number): boolean {
+    return peer < DEAD || (peer === CLOSED && !this.#parentSide);
   }
 
   goneError(): Error {
@@ -209,14 +243,28 @@ export class Channel implements Pumped, Route {
     this.#ringPeer();
   }
 
-  /** The worker says it is dying, and why (best effort: the cause may not encode). */
-  markDead(cause: unknown): void {
+  /**
+   * The worker says it is dying, and why (best effort: the cause may not
+   * encode); `loadFailed`: it could not load the module it serves.
+   */
+  markDead(cause: unknown, loadFailed = false): void {
     if ((this.#out.mark & STATE) >= DEAD) return;
     try {
-      this.#post(CRASH, 0, 0, undefined, cause, "");
+      this.#post(CRASH, 0, loadFailed ? LOAD_FAILED : 0, undefined, cause, "");
     } catch { /* the mark below is what counts */ }
     this.#setState(DEAD);
     this.#ringPeer();
+  }
+
+  /**
+   * The worker says it stopped after its parent closed the channel: from
+   * now on it sends nothing, and its calls to the parent fail.
+   */
+  markStopped(): void {
+    if ((this.#out.mark & STATE) >= DEAD) return;
+    this.#setState(CLOSED);
+    this.#ringPeer();
+    this.peerGone(new LoopClosedError("the loop this thread belongs to was closed"));
   }
 
   // ---- calls ----
@@ -248,22 +296,29 @@ export class Channel implements Pumped, Route {
     internals.setLink(future, link);
     internals.markRunning(future);
     this.#pending.set(id, link);
+    this.#busy++;
     if (signal) link.follow(signal);
     // One call at a time is usually blocked on, and its link arms the hub
     // when it is awaited instead; several are listened for at once, so that
     // replies nobody asked for yet do not pile up.
-    if (this.#pending.size > 1) this.#hub.arm(ticket);
+    if (this.#busy > 1) this.#hub.arm(ticket);
     return future;
   }
 
   /** The outcome of call `id`, from the worker side. */
   reply(id: number, ok: boolean, value: unknown, label: string): void {
-    if ((this.#peerMark & STATE) >= CLOSED) return;
+    if (!this.#replying()) return;
     try {
       this.#post(RESULT, id, ok ? FULFILLED : REJECTED, undefined, value, label);
     } catch (error) {
       this.#post(RESULT, id, REJECTED, undefined, error, label);
     }
+  }
+
+  /** Call `id`, which its caller gave up on, ended (it frees its worker in the caller's eyes). */
+  replyEnded(id: number): void {
+    if (!this.#replying()) return;
+    this.#post(RESULT, id, CANCELLED, undefined, undefined, "");
   }
 
   /** Every call still pending (for close and cancellation). */
@@ -273,11 +328,22 @@ export class Channel implements Pumped, Route {
 
   sendCancel(id: number, reason: unknown): void {
     if (!this.alive) return;
+    // The peer reports when the call ended: listen for it (see `#busy`).
+    const ticket = this.#hub.ticket();
     try {
       this.#post(CANCEL, id, 0, undefined, reason, "");
     } catch {
       this.#post(CANCEL, id, 0, undefined, undefined, "");
     }
+    this.#hub.arm(ticket);
+  }
+
+  /**
+   * Replies are still read: the peer reads, and this side has not marked
+   * itself dead or stopped (after that its calls fail as crashed or closed).
+   */
+  #replying(): boolean {
+    return (this.#out.mark & STATE) < DEAD && this.#peerReads(this.#peerMark & STATE);
   }
 
   sendSettle(id: string, state: number, value: unknown): void {
@@ -333,9 +399,8 @@ export class Channel implements Pumped, Route {
     try {
       this.#port.postMessage(message);
     } catch (error) {
-      throw new DOMException(
+      throw dataCloneError(
         `cannot send ${what}: ${error instanceof Error ? error.message : String(error)}`,
-        "DataCloneError",
       );
     }
     this.#write(ON_PORT, 1);
@@ -405,8 +470,13 @@ export class Channel implements Pumped, Route {
     }
     if (this.#outbox.length > 0) this.#flush();
     const peerState = mark & STATE;
-    if (peerState >= DEAD && this.#gone === undefined) {
-      this.peerGone(peerState === DEAD ? this.#crashed() : new LoopClosedError());
+    if (this.#peerReads(peerState)) {
+      if (peerState === CLOSED) this.#tellGone(); // the parent closes: the worker stops
+    } else {
+      if (this.#gone === undefined) {
+        this.peerGone(peerState === DEAD ? this.#crashed() : new LoopClosedError());
+      }
+      if (this.#closing !== undefined) this.#stopped();
     }
   }
 
@@ -437,9 +507,10 @@ export class Channel implements Pumped, Route {
         );
         return;
       case RESULT: {
+        this.#busy--;
         const call = this.#pending.get(id);
-        if (call === undefined) return; // cancelled or timed out meanwhile
-        internals.settle(call.future, x, decode(value, special, this));
+        if (call === undefined) return; // its caller gave up meanwhile
+        if (x !== CANCELLED) internals.settle(call.future, x, decode(value, special, this));
         return;
       }
       case CANCEL:
@@ -450,6 +521,7 @@ export class Channel implements Pumped, Route {
         return;
       case CRASH:
         this.#crashCause = decode(value, special, this);
+        this.#crashKind = x;
         return;
       case NAME:
         this.#names[id] = value as string;
@@ -459,18 +531,26 @@ export class Channel implements Pumped, Route {
 
   #crashed(): WorkerCrashedError {
     const cause = this.#crashCause;
-    const what = cause instanceof Error
-      ? `${cause.name}: ${cause.message}`
-      : cause === undefined
-      ? ""
-      : String(cause);
+    const what = plainText(
+      cause instanceof Error
+        ? `${cause.name}: ${cause.message}`
+        : cause === undefined
+        ? ""
+        : String(cause),
+    );
+    const happened = this.#crashKind === LOAD_FAILED
+      ? "the worker could not load its module"
+      : "the worker crashed";
     return new WorkerCrashedError(
-      what ? `the worker crashed: ${what}` : "the worker crashed",
+      what ? `${happened}: ${what}` : happened,
       cause === undefined ? undefined : { cause },
     );
   }
 
-  /** The peer is gone: every pending call fails with `error`. */
+  /**
+   * The peer is gone (or going): every pending call fails with `error`, and
+   * the shared futures that only it could still settle fail too.
+   */
   peerGone(error: Error, cause?: unknown): void {
     if (this.#gone !== undefined) return;
     if (cause !== undefined && this.#crashCause === undefined) {
@@ -478,22 +558,60 @@ export class Channel implements Pumped, Route {
       if (error instanceof WorkerCrashedError) error = this.#crashed();
     }
     this.#gone = error;
+    this.#busy = 0;
     for (const { future } of this.#pending.values()) internals.settle(future, REJECTED, error);
-    this.onGone?.(error);
+    routeGone(this);
+    if (this.#closing === undefined) this.#tellGone();
   }
 
-  /** Parent side: tells the worker to stop and forgets the channel. */
-  close(): void {
+  #tellGone(): void {
+    if (this.#toldGone) return;
+    this.#toldGone = true;
+    this.onGone?.();
+  }
+
+  /**
+   * Parent side: tells the worker to stop. The worker cancels what it still
+   * runs (their signals fire), lets its async calls settle, and says it
+   * stopped; `stopped` is called then (or if it died), once, and the
+   * channel is forgotten. Until then it is drained as usual, so that what
+   * the worker still sends (a shared future's outcome, say) arrives.
+   */
+  close(stopped: () => void): void {
+    const ticket = this.#hub.ticket();
+    this.#closing = stopped;
     this.#setState(CLOSED);
     this.#ringPeer();
-    this.peerGone(new LoopClosedError());
+    if (this.#gone !== undefined || this.#peerState() >= DEAD) this.#stopped();
+    else this.#hub.arm(ticket);
+  }
+
+  /** The worker stopped after `close()`, or will not be waited for any longer. */
+  #stopped(): void {
+    const stopped = this.#closing;
+    if (stopped === undefined) return;
+    this.#closing = undefined;
     this.#hub.channels.delete(this);
     this.#port.close();
+    this.peerGone(new LoopClosedError());
+    this.#tellGone();
+    stopped();
+  }
+
+  /** After `close()`: stops waiting for the worker (it is being terminated). */
+  forsake(): void {
+    this.#stopped();
   }
 
   forget(id: number): void {
     this.#pending.delete(id);
   }
+}
+
+/** `text` without terminal colour codes (Deno's loader colours some of its messages). */
+export function plainText(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
 /** Writes a message's record; false when its value is not plain data. */

@@ -25,12 +25,15 @@ import { type Bell, ownBell } from "./threads.ts";
 
 /** What a hub pumps. */
 export interface Pumped {
-  /** Handles every message waiting for this thread. */
+  /**
+   * Handles every message waiting for this thread. It may be re-entered: a
+   * callback it runs may block and pump again (a served function waiting on
+   * a future that its caller settles needs the very channel it came from),
+   * so it takes each message off before handling it.
+   */
   drain(): void;
   /** Replies this thread still waits for on this channel. */
   readonly waiting: number;
-  /** Set by the hub while it drains this channel. */
-  draining: boolean;
 }
 
 /** One thread's doorbell and channels. */
@@ -64,18 +67,9 @@ export class Hub implements Blocker {
     }
   }
 
-  protected drainAll(): void {
-    // A callback run by a drain may block and pump again: what is being
-    // drained further out is skipped (its outer drain goes on afterwards).
-    for (const channel of this.channels) {
-      if (channel.draining) continue;
-      channel.draining = true;
-      try {
-        channel.drain();
-      } finally {
-        channel.draining = false;
-      }
-    }
+  /** Drains every channel (a drain may nest: see `Pumped.drain`). */
+  drainAll(): void {
+    for (const channel of this.channels) channel.drain();
   }
 
   /**

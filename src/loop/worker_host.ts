@@ -18,11 +18,11 @@
  * @module
  */
 
-import { TimeoutError } from "../errors.ts";
+import { LoopClosedError, TimeoutError, WorkerCrashedError } from "../errors.ts";
 import { Future } from "../future/future.ts";
 import { CallContext, runAsCall } from "./current_signal.ts";
 import { BoundedCache } from "./bounded_cache.ts";
-import { Channel, type ChannelEnds } from "./channel.ts";
+import { Channel, type ChannelEnds, plainText } from "./channel.ts";
 import { IdTable } from "./id_table.ts";
 import { Hub, installHub } from "./hub.ts";
 import { type Bell, joinDirectory } from "./threads.ts";
@@ -111,7 +111,7 @@ function checkedDefaultModule(ref: string): string {
 }
 
 function lookup(entry: ModuleEntry, url: string, name: string): (...args: unknown[]) => unknown {
-  if (entry.error !== undefined) throw entry.error;
+  if (entry.error !== undefined) throw loadError(url, entry.error);
   const namespace = entry.namespace!;
   if (!(name in namespace)) {
     throw new TypeError(`module ${url} has no export named "${name}"`);
@@ -123,13 +123,30 @@ function lookup(entry: ModuleEntry, url: string, name: string): (...args: unknow
   return fn as (...args: unknown[]) => unknown;
 }
 
+/** What a module that failed to load makes its calls fail with. */
+function loadError(url: string, cause: unknown): WorkerCrashedError {
+  const what = cause instanceof Error ? cause.message : String(cause);
+  return new WorkerCrashedError(
+    `the worker could not load module ${url}: ${plainText(what)}`,
+    { cause },
+  );
+}
+
+/**
+ * A call arrived: it is queued, and started once what arrived with it has
+ * been handled, so that a call cancelled before it started never runs (its
+ * cancel may be right behind it in the ring). Calls never nest: one that
+ * arrives while a served function blocks in `wait()` waits its turn.
+ */
 function serve(from: Channel, id: number, ref: string, args: unknown[], timeoutMs: number): void {
-  if (hub.nested) {
-    // A served function is blocked in wait(): calls do not nest, they queue.
-    queued.push([from, id, ref, args, timeoutMs]);
-    hub.ring();
-    return;
-  }
+  if (stopped) return;
+  queued.push([from, id, ref, args, timeoutMs]);
+  // Blocked inside a served function or a callback: wake up afterwards to
+  // start it (a served function that returns goes on with the queue itself).
+  if (hub.nested) hub.ring();
+}
+
+function start(from: Channel, id: number, ref: string, args: unknown[], timeoutMs: number): void {
   let parsed: ParsedRef;
   try {
     parsed = parsedRefs.get(ref, parseRef);
@@ -147,7 +164,10 @@ function serve(from: Channel, id: number, ref: string, args: unknown[], timeoutM
       inFlight--;
       running.delete(id);
       if (!context.cancelled) invoke(from, context, url, name, args, timeoutMs, entry);
-      else settledAsync();
+      else {
+        from.replyEnded(id);
+        settledAsync();
+      }
     });
     return;
   }
@@ -203,19 +223,29 @@ function invoke(
   );
 }
 
+/** Every call ends with a reply: its outcome, or, if its caller gave up, that it ended. */
 function finish(from: Channel, context: CallContext, ok: boolean, value: unknown): void {
   running.delete(context.id);
   if (context.timer !== undefined) clearTimeout(context.timer);
   if (!context.cancelled) from.reply(context.id, ok, value, context.label);
+  else from.replyEnded(context.id);
 }
 
-/** The last async call finished: wake up once more to enter the hot wait. */
+/** The last async call finished: wake up once more to enter the hot wait (or say we stopped). */
 function settledAsync(): void {
-  if (inFlight === 0) hub.ring();
+  if (inFlight > 0) return;
+  if (stopped) channel?.markStopped();
+  else hub.ring();
 }
 
 function runQueued(): void {
-  while (queued.length > 0 && !hub.nested) serve(...queued.shift()!);
+  while (queued.length > 0 && !hub.nested && !stopped) {
+    const [from, id, ref, args, timeoutMs] = queued.shift()!;
+    start(from, id, ref, args, timeoutMs);
+    // What arrived while it ran (the cancel of a queued call, say) is
+    // handled before the next one starts.
+    if (queued.length > 0) hub.drainAll();
+  }
 }
 
 class ServingHub extends Hub {
@@ -266,59 +296,92 @@ class ServingHub extends Hub {
 
 let hub: ServingHub;
 
+/**
+ * The parent closed the channel: queued calls never start, running ones are
+ * cancelled (their signals fire; the parent already cancelled those it
+ * waits for, with the reason its callers saw), and once the async ones have
+ * settled the worker says it stopped, so that the parent terminates it.
+ */
 function stop(): void {
   if (stopped) return;
   stopped = true;
-  for (const context of running.values()) context.cancel(new Error("the loop was closed"));
+  queued.length = 0;
+  for (const context of running.values()) {
+    context.cancel(new LoopClosedError("the loop was closed"));
+  }
   hub.stop();
+  settledAsync();
 }
 
 const handler = {
   call: serve,
   cancel(id: number, reason: unknown): void {
-    running.get(id)?.cancel(reason);
+    const context = running.get(id);
+    if (context !== undefined) {
+      context.cancel(reason);
+      return;
+    }
     const at = queued.findIndex((call) => call[1] === id);
-    if (at >= 0) queued.splice(at, 1);
+    if (at >= 0) queued.splice(at, 1)[0][0].replyEnded(id);
   },
 };
 
-function markDead(cause: unknown): void {
-  channel?.markDead(cause);
+function markDead(cause: unknown, loadFailed = false): void {
+  channel?.markDead(cause, loadFailed);
 }
 
-addEventListener(
-  "error",
-  (event) => markDead((event as ErrorEvent).error ?? (event as ErrorEvent).message),
-);
-addEventListener(
-  "unhandledrejection",
-  (event) => markDead((event as PromiseRejectionEvent).reason),
-);
-const workerScope = globalThis as unknown as { close(): void; onmessage: unknown };
-const originalClose = workerScope.close.bind(globalThis);
-workerScope.close = () => {
-  markDead(new Error("the worker called self.close()"));
-  originalClose();
-};
-const originalExit = Deno.exit;
-Deno.exit = ((code?: number) => {
-  markDead(new Error(`the worker called Deno.exit(${code ?? ""})`));
-  return originalExit(code);
-}) as typeof Deno.exit;
+/**
+ * Becomes a tandem worker: hooks the ways a worker can die, then waits for
+ * its parent's first message. Only when this module is the worker's entry:
+ * imported anywhere else (the parent imports it so that it is part of the
+ * module graph), it does nothing.
+ */
+function serveAsWorker(): void {
+  addEventListener(
+    "error",
+    (event) => markDead((event as ErrorEvent).error ?? (event as ErrorEvent).message),
+  );
+  addEventListener(
+    "unhandledrejection",
+    (event) => markDead((event as PromiseRejectionEvent).reason),
+  );
+  const workerScope = globalThis as unknown as { close(): void; onmessage: unknown };
+  const originalClose = workerScope.close.bind(globalThis);
+  workerScope.close = () => {
+    markDead(new Error("the worker called self.close()"));
+    originalClose();
+  };
+  const originalExit = Deno.exit;
+  Deno.exit = ((code?: number) => {
+    markDead(new Error(`the worker called Deno.exit(${code ?? ""})`));
+    return originalExit(code);
+  }) as typeof Deno.exit;
 
-workerScope.onmessage = (event: MessageEvent<WorkerInit>) => {
-  workerScope.onmessage = null;
-  const init = event.data;
-  joinDirectory(init.directory, init.slot);
-  hub = new ServingHub(init.bell);
-  installHub(hub);
-  defaultModule = init.module;
-  channel = Channel.accept(hub, init.ends);
-  setParent(channel);
-  inheritLoops(init.loops);
-  channel.handler = handler;
-  channel.onGone = stop;
-  if (defaultModule !== undefined) load(defaultModule);
-  channel.markReady();
-  hub.armAt(hub.ticket() - 1); // serve what arrived before we were ready
-};
+  workerScope.onmessage = (event: MessageEvent<WorkerInit>) => {
+    workerScope.onmessage = null;
+    const init = event.data;
+    joinDirectory(init.directory, init.slot);
+    hub = new ServingHub(init.bell);
+    installHub(hub);
+    defaultModule = init.module;
+    channel = Channel.accept(hub, init.ends);
+    setParent(channel);
+    inheritLoops(init.loops);
+    channel.handler = handler;
+    channel.onGone = stop;
+    if (defaultModule !== undefined) {
+      const entry = load(defaultModule);
+      // A worker whose module cannot load can serve nothing: it dies, and
+      // every call fails with WorkerCrashedError whose cause is the error.
+      entry.loading.then(() => {
+        if (entry.error === undefined) return;
+        markDead(entry.error, true);
+        originalClose();
+      });
+    }
+    channel.markReady();
+    hub.armAt(hub.ticket() - 1); // serve what arrived before we were ready
+  };
+}
+
+if (import.meta.main) serveAsWorker();

@@ -8,7 +8,7 @@
 import { LoopClosedError, LoopNotFoundError, TimeoutError } from "../errors.ts";
 import { registerShareable, shareables } from "../future/codec.ts";
 import { FULFILLED, Future, internals, REJECTED } from "../future/future.ts";
-import { hub } from "../loop/hub.ts";
+import { existingHub, hub } from "../loop/hub.ts";
 import { threadIndex } from "../loop/threads.ts";
 import { callUp, hasParent, onForwarded } from "../loop/upstream.ts";
 
@@ -53,6 +53,8 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
   readonly client: ControlClient<H>;
   readonly #handlers: H;
   readonly #requests: Request[] = [];
+  /** Answers whose handler returned a Future not settled yet: `close()` fails them. */
+  readonly #answering = new Set<Future<unknown>>();
   readonly #id: string;
   readonly #state: Int32Array;
   #arrived: Future<void> | undefined;
@@ -87,6 +89,10 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
   process(options: { timeoutMs?: number; max?: number } = {}): number {
     const { timeoutMs = 0, max = Infinity } = options;
     if (this.closed) throw new LoopClosedError("ControlHost.process: the host is closed");
+    // Requests from workers wait in this thread's inbox, which only an
+    // event-loop turn or a blocking wait would empty: a thread that polls
+    // without ever awaiting must look at it here.
+    existingHub()?.pump();
     if (this.#requests.length === 0 && timeoutMs > 0) {
       const arrived = this.#arrived = new Future<void>();
       internals.setLink(arrived as Future<unknown>, { blocker: hub(), stalled: () => undefined });
@@ -109,7 +115,9 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
         }
         const result = handler.apply(this.#handlers, args);
         if (result instanceof Future) {
+          this.#answering.add(answer);
           result.onDone(() => {
+            this.#answering.delete(answer);
             const outcome = internals.outcome(result)!;
             internals.settle(answer, outcome.state, outcome.value);
           });
@@ -126,13 +134,18 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
     return Atomics.load(this.#state, CLOSED) === 1;
   }
 
-  /** Closes the host: waiting and later client calls fail with `LoopClosedError`. */
+  /**
+   * Closes the host: waiting and later client calls fail with
+   * `LoopClosedError`, and so do calls whose handler returned a Future that
+   * has not settled yet (nobody would pass its outcome on).
+   */
   close(): void {
     if (Atomics.exchange(this.#state, CLOSED, 1) === 1) return;
     hosts.delete(this.#id);
-    for (const { answer } of this.#requests.splice(0)) {
-      internals.settle(answer, REJECTED, new LoopClosedError("the ControlHost was closed"));
-    }
+    const error = new LoopClosedError("the ControlHost was closed");
+    for (const { answer } of this.#requests.splice(0)) internals.settle(answer, REJECTED, error);
+    for (const answer of this.#answering) internals.settle(answer, REJECTED, error);
+    this.#answering.clear();
   }
 
   /** `using host = new ControlHost(...)`. */

@@ -41,7 +41,6 @@ export class SharedCore implements Pumped {
   readonly #interest: number;
   readonly #waiters: Future<unknown>[] = [];
   #registered = false;
-  draining = false;
 
   /**
    * `words`: how many the primitive needs (its own start at `FIRST_WORD`);

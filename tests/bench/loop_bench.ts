@@ -1,3 +1,5 @@
+// deno-lint-ignore-file no-import-prefix -- bench-only packages are pinned here, not in deno.json,
+// so that `deno task test` and `deno task demo` never fetch them.
 /**
  * BackgroundLoop against the raw mechanisms and the peers, in one run.
  *

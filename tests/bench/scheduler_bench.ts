@@ -1,3 +1,5 @@
+// deno-lint-ignore-file no-import-prefix -- bench-only packages are pinned here, not in deno.json,
+// so that `deno task test` and `deno task demo` never fetch them.
 /**
  * The scheduler against a bare generator, native async/await and effection,
  * in one run: `deno task bench` (or `deno bench --no-check -A

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { test, WAIT_MS } from "../bounded.ts";
+import { test, WAIT_MS, within } from "../bounded.ts";
 import {
   BackgroundLoop,
   CancelledError,
   currentSignal,
+  Event,
   Future,
   LoopClosedError,
   TimeoutError,
@@ -153,14 +154,33 @@ test("past a channel's 1024 name numbers, reused numbers still name the right fu
   assert.equal(loop.api.add(2, 3).wait(WAIT_MS), 5);
 });
 
-test("a module that cannot be loaded fails every call with the loader's error", async () => {
-  using broken = BackgroundLoop.start(new URL("../fixtures/throws_on_load.ts", import.meta.url));
-  for (let i = 0; i < 2; i++) {
-    const error = await rejection(broken.call("anything")) as Error;
-    assert.match(error.message, /refuses to load/);
+test("a module that fails to load fails every call with WorkerCrashedError, its cause the error", async () => {
+  const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url);
+  const missingImport = `import "${fixture("no_such_module.ts").href}";\nexport const x = 1;`;
+  const cases: [string, URL | string, RegExp][] = [
+    ["throws", fixture("throws_on_load.ts"), /refuses to load/],
+    ["rejects", fixture("rejects_on_load.ts"), /rejected while loading/],
+    ["is missing", fixture("does_not_exist.ts"), /does_not_exist\.ts/],
+    [
+      "misses an import",
+      `data:application/typescript,${encodeURIComponent(missingImport)}`,
+      /no_such_module\.ts/,
+    ],
+    ["has a syntax error", "data:application/typescript,export const x = ;", /./],
+    ["fails in colour", fixture("throws_coloured.ts"), /coloured/],
+  ];
+  for (const [how, module, cause] of cases) {
+    using loop = BackgroundLoop.start(module);
+    for (let i = 0; i < 2; i++) {
+      const error = await rejection(loop.call("anything")) as WorkerCrashedError;
+      assert.ok(error instanceof WorkerCrashedError, `${how}: ${error}`);
+      assert.match(error.message, /could not load its module/, how);
+      assert.match((error.cause as Error).message, cause, how);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(error.message, /\x1b\[/, `${how}: no colour codes`);
+    }
+    assert.throws(() => loop.call("anything").wait(WAIT_MS), WorkerCrashedError, how);
   }
-  using missing = BackgroundLoop.start(new URL("../fixtures/does_not_exist.ts", import.meta.url));
-  assert.throws(() => missing.call("anything").wait(WAIT_MS), /does_not_exist\.ts/);
 });
 
 test("functions can be named by URL#export, with or without a loop module", async () => {
@@ -224,6 +244,35 @@ test("cancel() fails the call with CancelledError and fires the worker's signal"
   assert.equal(await reported.future, "CancelledError: cancelled: user pressed stop");
 });
 
+test("a call cancelled or timed out while queued behind a busy worker never runs", async () => {
+  using loop = start();
+  const release = new Event();
+  const started = Future.withResolvers<true>();
+  const busy = loop.api.blockUntil(release, started.resolve);
+  started.future.wait(WAIT_MS); // the worker is stuck in a sync call
+  const cancelledRan = new Event(), timedOutRan = new Event();
+  const cancelled = loop.api.markRan(cancelledRan);
+  cancelled.cancel("not needed any more");
+  const timedOut = loop.with({ timeoutMs: 1 }).api.markRan(timedOutRan);
+  assert.ok(await rejection(timedOut) instanceof TimeoutError);
+  release.set();
+  assert.equal(await busy, "tasks.ts");
+  assert.equal(loop.api.add(1, 1).wait(WAIT_MS), 2); // the worker went past them in its inbox
+  assert.equal(cancelledRan.isSet, false, "the cancelled call ran");
+  assert.equal(timedOutRan.isSet, false, "the timed-out call ran");
+});
+
+test("a served sync function may block on a future that its caller settles", async () => {
+  using loop = start();
+  loop.api.add(0, 0).wait(WAIT_MS); // warm: the call then runs inside the drain that brings it
+  const { future, resolve } = Future.withResolvers<number>();
+  const started = Future.withResolvers<true>();
+  const call = loop.api.waitOn(future as Future<unknown>, WAIT_MS, started.resolve);
+  started.future.wait(WAIT_MS); // it blocks in wait() now
+  resolve(7);
+  assert.equal(await call, 7);
+});
+
 test("an aborted signal cancels the call; one aborted already never sends it", async () => {
   using loop = start();
   const controller = new AbortController();
@@ -249,6 +298,22 @@ test("a taskTypes guard refuses calls without a listed type before they reach th
   assert.equal(loop.with({ taskType: "io" }).api.add(1, 1).wait(WAIT_MS), 2);
 });
 
+test("a pool routes by the work its workers really do: a call given up on still occupies one", async () => {
+  using pool = start({ workers: 2, name: "pool" });
+  const release = new Event();
+  const started = Future.withResolvers<true>();
+  const stuck = pool.with({ timeoutMs: 1 }).api.blockUntil(release, started.resolve);
+  started.future.wait(WAIT_MS);
+  assert.ok(await rejection(stuck) instanceof TimeoutError); // given up on, still running
+  try {
+    const names = new Set<string>();
+    for (let i = 0; i < 10; i++) names.add(await within(pool.api.whoami(), `call ${i}`));
+    assert.equal(names.size, 1, `each went to the idle worker: ${[...names]}`);
+  } finally {
+    release.set();
+  }
+});
+
 test("a pool spreads concurrent calls over its workers", async () => {
   using pool = start({ workers: 3, name: "pool" });
   const names = await Promise.all(Array.from({ length: 6 }, () => pool.api.nameAfter(20)));
@@ -268,16 +333,20 @@ test("close() lets pending calls finish, then later calls fail with LoopClosedEr
   assert.equal(loop.shutdown(), closing);
 });
 
-test("close({ cancelPending }) cancels pending calls and their signals", async () => {
-  const loop = start();
-  const reported = Future.withResolvers<string>();
-  const call = loop.api.waitForCancel(reported.resolve);
-  loop.api.add(0, 0).wait(WAIT_MS);
-  const closing = loop.close({ cancelPending: true });
-  assert.equal(closing.state, "fulfilled");
-  assert.ok(await rejection(call) instanceof CancelledError);
-  // The worker is gone: its report may or may not have made it out.
-  assert.ok(["pending", "fulfilled"].includes(reported.future.state));
+test("close({ cancelPending }) fires the worker's signal and lets its handlers run before it ends", async () => {
+  for (let round = 0; round < 10; round++) {
+    const loop = start();
+    const reported = Future.withResolvers<string>();
+    const started = Future.withResolvers<true>();
+    const call = loop.api.waitForCancel(reported.resolve, started.resolve);
+    started.future.wait(WAIT_MS);
+    const closing = loop.close({ cancelPending: true });
+    assert.ok(await rejection(call) instanceof CancelledError);
+    await closing;
+    // The abort handler's report made it out before the worker was terminated.
+    assert.equal(reported.future.state, "fulfilled", `round ${round}`);
+    assert.match(await reported.future, /^CancelledError: the loop "tasks\.ts" was closed/);
+  }
 });
 
 test("using disposes (cancels, terminates), await using drains first", async () => {

@@ -15,11 +15,12 @@ test("a blocking wait gives up on a worker that never starts, with WorkerCrashed
       error instanceof WorkerCrashedError && /did not start within 0.02 s/.test(error.message),
   );
   assert.equal(channel.alive, false);
-  channel.close();
+  channel.close(() => {});
+  channel.forsake(); // nobody there to say it stopped
   port2.close();
 });
 
-test("a channel carries calls, their replies and its close", () => {
+test("a channel carries calls, their replies, and a close the worker acknowledges", () => {
   const { port1, port2 } = new MessageChannel();
   const parentHub = new Hub(bell()), workerHub = new Hub(bell());
   const { channel, ends } = Channel.open(parentHub, port1, port2, workerHub.bell);
@@ -34,8 +35,16 @@ test("a channel carries calls, their replies and its close", () => {
   workerHub.pump();
   assert.equal(second.wait(WAIT_MS), "mul:3+4");
   assert.equal(first.wait(WAIT_MS), "add:1+2");
-  channel.close();
+  const steps: string[] = [];
+  worker.onGone = () => {
+    steps.push("the worker hears of the close");
+    worker.markStopped();
+  };
+  channel.close(() => steps.push("the parent hears it stopped"));
+  assert.deepEqual(steps, []);
   workerHub.pump();
-  assert.equal(worker.alive, false, "the worker side hears of the close");
+  assert.equal(worker.alive, false, "the worker side sends nothing more");
+  parentHub.pump();
+  assert.deepEqual(steps, ["the worker hears of the close", "the parent hears it stopped"]);
   port2.close();
 });

@@ -65,3 +65,25 @@ test("closing the host fails pending and later client calls with LoopClosedError
   await assert.rejects(() => Promise.resolve(host.client.call("step")), LoopClosedError);
   assert.throws(() => host.process(), LoopClosedError);
 });
+
+test("closing the host fails a call whose handler's Future is still pending", async () => {
+  using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
+  const { future: never } = Future.withResolvers<number>();
+  const host = new ControlHost({ step: () => never });
+  const pending = loop.api.callHost(host.client, "step");
+  assert.equal(host.process({ timeoutMs: WAIT_MS }), 1); // the handler answers "later"
+  host.close();
+  assert.match(await pending, /^LoopClosedError/);
+});
+
+test("process() with no timeout, on a thread that never awaits, sees the requests waiting", () => {
+  using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
+  using host = new ControlHost({ step: () => 1 });
+  const pending = loop.api.callHost(host.client, "step");
+  // Poll as a game loop would, never giving the event loop a turn.
+  const bound = performance.now() + WAIT_MS; // against a hang, not a timing assertion
+  let answered = 0;
+  while (answered === 0 && performance.now() < bound) answered = host.process();
+  assert.equal(answered, 1);
+  assert.equal(pending.wait(WAIT_MS), "ok: 1");
+});
