@@ -227,9 +227,10 @@ export class Channel implements Pumped, Route {
     if (startDeadline === Infinity || performance.now() < startDeadline) return undefined;
     this.peerGone(
       new WorkerCrashedError(
-        `the worker did not start within ${
-          this.#startTimeoutMs / 1000
-        } s (could its module not be loaded?)`,
+        `the worker did not start within ${this.#startTimeoutMs / 1000} s. A module it must ` +
+          "download while this thread blocks cannot load (the download needs this thread's " +
+          "event loop): import the served module in this program (a type-only import does not " +
+          "count), or await the first call instead of blocking on it",
       ),
     );
     return this.#gone;

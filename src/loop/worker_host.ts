@@ -369,17 +369,19 @@ function serveAsWorker(): void {
     inheritLoops(init.loops);
     channel.handler = handler;
     channel.onGone = stop;
-    if (defaultModule !== undefined) {
+    if (defaultModule === undefined) channel.markReady();
+    else {
+      // Ready once the module loaded, so that the parent's start deadline
+      // covers its download too. A worker whose module cannot load can serve
+      // nothing: it dies, and every call fails with WorkerCrashedError whose
+      // cause is the module's error.
       const entry = load(defaultModule);
-      // A worker whose module cannot load can serve nothing: it dies, and
-      // every call fails with WorkerCrashedError whose cause is the error.
       entry.loading.then(() => {
-        if (entry.error === undefined) return;
+        if (entry.error === undefined) return channel!.markReady();
         markDead(entry.error, true);
         originalClose();
       });
     }
-    channel.markReady();
     hub.armAt(hub.ticket() - 1); // serve what arrived before we were ready
   };
 }
