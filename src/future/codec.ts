@@ -31,7 +31,7 @@ const MARK = "\u0000tandem";
  * threads as their buffer; the other side revives a copy over the same
  * memory with the reviver registered for their kind.
  */
-export const shareables: WeakMap<object, () => SharedState> = new WeakMap();
+export const shareables: WeakMap<object, (route: Route) => SharedState> = new WeakMap();
 
 /** What a shareable object sends. */
 export interface SharedState {
@@ -143,7 +143,7 @@ class Encoder {
     const share = shareables.get(object);
     if (share !== undefined) {
       this.json = false;
-      const { kind, buffer } = share();
+      const { kind, buffer } = share(this.route);
       return this.#remember(object, this.#mark("shared", { type: kind, buffer }));
     }
     if (object instanceof Error) return this.#error(object, path);

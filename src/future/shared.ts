@@ -20,6 +20,8 @@ import { type Blocker, FULFILLED, Future, type FutureLink, internals, REJECTED }
 
 /** One thread's connection to another, as far as shared futures care. */
 export interface Route {
+  /** The thread on the other side (its id in the thread directory; 0 if unknown). */
+  readonly peer: number;
   /** This thread's blocker: blocking on a linked future pumps it. */
   readonly blocker: Blocker;
   /** The other side is still there to settle futures. */

@@ -16,7 +16,7 @@ import { BoundedCache } from "./bounded_cache.ts";
 import { Channel } from "./channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
 import { hub } from "./hub.ts";
-import { slotBell, threads } from "./threads.ts";
+import { threadId, threads } from "./threads.ts";
 import { type InheritedLoop, loopsToInherit, registerLoop, unregisterLoop } from "./get_loop.ts";
 import { callUp, forwardingHandler } from "./upstream.ts";
 import type { WorkerInit } from "./worker_host.ts";
@@ -189,17 +189,26 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       timeoutMs,
     );
     const threadHub = hub();
-    for (let i = 0; i < workers; i++) {
+    const directory = threads();
+    const parent = threadId();
+    const ids: number[] = [];
+    try {
+      for (let i = 0; i < workers; i++) ids.push(directory.allocate());
+    } catch (error) {
+      for (const id of ids) directory.release(id, false);
+      throw error;
+    }
+    ids.forEach((id, i) => {
       const worker = new Worker(HOST_URL, {
         type: "module",
         name: workers > 1 ? `${name}#${i}` : name,
       });
       const { port1, port2 } = new MessageChannel();
-      const directory = threads();
-      const slot = directory.allocate();
-      const bell = slotBell(slot);
+      const bell = directory.bell(id);
       const { channel, ends } = Channel.open(threadHub, port1, port2, bell);
-      channel.onGone = () => directory.markDead(slot); // its semaphore permits go back
+      channel.peer = id;
+      // Its slot is freed when it has ended (its semaphore permits come back).
+      channel.onGone = () => directory.release(id, channel.crashed);
       channel.handler = forwardingHandler();
       worker.onerror = (event) => {
         event.preventDefault();
@@ -211,7 +220,8 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       const init: WorkerInit = {
         ends,
         directory: directory.buffer,
-        slot,
+        id,
+        parent,
         bell,
         module: url?.href,
         loops: loopsToInherit(),
@@ -219,7 +229,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       worker.postMessage(init, [port2]);
       core.channels.push(channel);
       core.workers.push(worker);
-    }
+    });
     const loop = new BackgroundLoop<M>(core, {});
     if (options.name !== undefined) registerLoop(options.name, loop as BackgroundLoop);
     return loop;

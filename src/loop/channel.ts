@@ -128,6 +128,8 @@ export class Channel implements Pumped, Route {
   readonly #parentSide: boolean;
   readonly #startDeadline: number;
   #started: boolean;
+  /** The thread on the other side, by its id in the thread directory (0: not known). */
+  peer = 0;
   /** Serves incoming calls (the worker side sets it). */
   handler: CallHandler | undefined = undefined;
   /**
@@ -211,6 +213,11 @@ export class Channel implements Pumped, Route {
    */
   #peerReads(peer: number): boolean {
     return peer < DEAD || (peer === CLOSED && !this.#parentSide);
+  }
+
+  /** The peer is gone because it crashed (not because it was closed). */
+  get crashed(): boolean {
+    return this.#gone instanceof WorkerCrashedError;
   }
 
   goneError(): Error {

@@ -1,23 +1,41 @@
 /**
  * The thread directory: one shared buffer, made by the first thread that
- * needs it and handed to every worker tandem starts, that holds a doorbell
- * per thread and which threads died. A shared primitive (Event, Queue,
- * Semaphore) records which threads wait on it, and rings their doorbells:
- * that wakes a blocked `wait()`, a blocking `run()` and an `await` alike,
- * since each of them waits on its thread's doorbell.
+ * needs it and handed to every worker tandem starts, with a slot per live
+ * thread: its doorbell, and the id of the thread living there. A shared
+ * primitive (Event, Queue, Semaphore) records which threads wait on it, and
+ * rings their doorbells: that wakes a blocked `wait()`, a blocking `run()`
+ * and an `await` alike, since each of them waits on its thread's doorbell.
  *
- * Slots are not reused: a process may start {@linkcode SLOTS} threads in
- * its life; later ones get a private doorbell and wait on shared primitives
- * by polling every millisecond.
+ * Slots are reused: a thread's slot is freed when it ends, so a process may
+ * start any number of threads over its life, {@linkcode SLOTS} at a time
+ * (`BackgroundLoop.start()` fails clearly past that). A thread id names one
+ * thread for ever: its slot, and a generation that changes at every reuse,
+ * so a record of an ended thread never speaks for the next one in its slot.
  *
  * @module
  */
 
-/** Threads a process may start over its life that shared primitives can ring. */
+/** Threads that may live at once. */
 export const SLOTS = 1024;
-const NEXT = 0;
-const DEAD = 1; // a bit per slot: SLOTS / 32 words
-const BELLS = DEAD + SLOTS / 32;
+const SLOT_BITS = 10;
+const SLOT_MASK = SLOTS - 1;
+/** Generations wrap after this many thread starts (ids stay positive int32s). */
+const GENERATIONS = 1 << (31 - SLOT_BITS);
+
+/** Counts thread ends: a change tells waiters to look again at who is alive. */
+const ENDS = 0;
+/** The last generation handed out. */
+const GENERATION = 1;
+/** Per slot: the id of the thread living there, or 0 when the slot is free. */
+const IDS = 2;
+/**
+ * Per slot: how its last thread ended: its id if it stopped (its loop was
+ * closed), minus its id if it crashed.
+ */
+const ENDED = IDS + SLOTS;
+/** Per slot: the doorbell. */
+const BELLS = ENDED + SLOTS;
+const WORDS = BELLS + SLOTS;
 
 /** Where a thread's doorbell word is. */
 export interface Bell {
@@ -26,6 +44,9 @@ export interface Bell {
   offset: number;
 }
 
+/** How a thread is, as far as the directory knows. */
+export type ThreadState = "alive" | "closed" | "crashed" | "ended";
+
 /** The directory's shared memory. */
 export class Directory {
   readonly words: Int32Array;
@@ -33,65 +54,95 @@ export class Directory {
     this.words = new Int32Array(buffer);
   }
 
-  /** A new slot, or -1 when all were used. */
+  /** A new, empty directory. */
+  static create(): Directory {
+    return new Directory(new SharedArrayBuffer(WORDS * Int32Array.BYTES_PER_ELEMENT));
+  }
+
+  /** A new thread's id, in a free slot; a clear error when every slot is taken. */
   allocate(): number {
-    const index = Atomics.add(this.words, NEXT, 1);
-    return index < SLOTS ? index : -1;
+    const words = this.words;
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (Atomics.load(words, IDS + slot) !== 0) continue;
+      const generation = (Atomics.add(words, GENERATION, 1) % (GENERATIONS - 1)) + 1;
+      const id = generation * SLOTS + slot;
+      if (Atomics.compareExchange(words, IDS + slot, 0, id) === 0) return id;
+    }
+    throw new RangeError(
+      `tandem: ${SLOTS} threads are alive, the most it can give a doorbell at once: close ` +
+        "loops you no longer need before starting more",
+    );
   }
 
-  bell(index: number): Bell {
-    return { buffer: this.buffer, offset: (BELLS + index) * 4 };
+  bell(id: number): Bell {
+    return { buffer: this.buffer, offset: (BELLS + (id & SLOT_MASK)) * 4 };
   }
 
-  ring(index: number): void {
-    Atomics.add(this.words, BELLS + index, 1);
-    Atomics.notify(this.words, BELLS + index);
+  ring(id: number): void {
+    const at = BELLS + (id & SLOT_MASK);
+    Atomics.add(this.words, at, 1);
+    Atomics.notify(this.words, at);
   }
 
-  /** Every thread that may wait on something (used when one dies). */
-  ringAll(): void {
-    const count = Math.min(Atomics.load(this.words, NEXT), SLOTS);
-    for (let index = 0; index < count; index++) this.ring(index);
+  /** Thread `id` lives. */
+  alive(id: number): boolean {
+    return Atomics.load(this.words, IDS + (id & SLOT_MASK)) === id;
   }
 
-  markDead(index: number): void {
-    if (index < 0) return;
-    Atomics.or(this.words, DEAD + (index >> 5), 1 << (index & 31));
-    this.ringAll();
+  /** How thread `id` is: alive, or how it ended ("ended" once its slot's record moved on). */
+  state(id: number): ThreadState {
+    if (this.alive(id)) return "alive";
+    const ended = Atomics.load(this.words, ENDED + (id & SLOT_MASK));
+    return ended === id ? "closed" : ended === -id ? "crashed" : "ended";
   }
 
-  isDead(index: number): boolean {
-    return (Atomics.load(this.words, DEAD + (index >> 5)) & (1 << (index & 31))) !== 0;
+  /** How many threads ended so far (it changes at every end). */
+  get ends(): number {
+    return Atomics.load(this.words, ENDS);
+  }
+
+  /**
+   * Thread `id` ended: its slot is freed, and every live thread is rung, so
+   * that waits on something only it could have done look again.
+   */
+  release(id: number, crashed: boolean): void {
+    const slot = id & SLOT_MASK;
+    if (!this.alive(id)) return;
+    Atomics.store(this.words, ENDED + slot, crashed ? -id : id);
+    if (Atomics.compareExchange(this.words, IDS + slot, id, 0) !== id) return;
+    Atomics.add(this.words, ENDS, 1);
+    for (let other = 0; other < SLOTS; other++) {
+      const live = Atomics.load(this.words, IDS + other);
+      if (live !== 0) this.ring(live);
+    }
   }
 }
 
 let directory: Directory | undefined;
-let index: number | undefined;
+let ownId: number | undefined;
 
 /** The directory this thread belongs to (made on first use). */
 export function threads(): Directory {
-  return directory ??= new Directory(
-    new SharedArrayBuffer((BELLS + SLOTS) * Int32Array.BYTES_PER_ELEMENT),
-  );
+  return directory ??= Directory.create();
 }
 
-/** This thread's slot, or -1 if it has none. */
-export function threadIndex(): number {
-  return index ??= threads().allocate();
+/** This thread's id (the first thread takes one on first use; workers are given theirs). */
+export function threadId(): number {
+  return ownId ??= threads().allocate();
 }
 
-/** The doorbell of the thread in `slot`: the slot's word, or a private one for slot -1. */
-export function slotBell(slot: number): Bell {
-  return slot >= 0 ? threads().bell(slot) : { buffer: new SharedArrayBuffer(4), offset: 0 };
+/** The slot of thread `id` (0 .. SLOTS - 1), for per-slot bit sets. */
+export function slotOf(id: number): number {
+  return id & SLOT_MASK;
 }
 
 /** This thread's doorbell. */
 export function ownBell(): Bell {
-  return slotBell(threadIndex());
+  return threads().bell(threadId());
 }
 
-/** A worker joins its parent's directory, in the slot its parent gave it. */
-export function joinDirectory(buffer: SharedArrayBuffer, slot: number): void {
+/** A worker joins its parent's directory, as the thread `id` its parent gave it. */
+export function joinDirectory(buffer: SharedArrayBuffer, id: number): void {
   directory = new Directory(buffer);
-  index = slot;
+  ownId = id;
 }

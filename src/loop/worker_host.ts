@@ -37,9 +37,10 @@ import "../primitives/control.ts";
 /** What the parent sends first. */
 export interface WorkerInit {
   ends: ChannelEnds;
-  /** The thread directory, this worker's slot in it, and its doorbell. */
+  /** The thread directory, this worker's id in it, its parent's, and its doorbell. */
   directory: SharedArrayBuffer;
-  slot: number;
+  id: number;
+  parent: number;
   bell: Bell;
   module: string | undefined;
   /** The loops this worker can reach by name (see `getLoop`). */
@@ -360,11 +361,12 @@ function serveAsWorker(): void {
   workerScope.onmessage = (event: MessageEvent<WorkerInit>) => {
     workerScope.onmessage = null;
     const init = event.data;
-    joinDirectory(init.directory, init.slot);
+    joinDirectory(init.directory, init.id);
     hub = new ServingHub(init.bell);
     installHub(hub);
     defaultModule = init.module;
     channel = Channel.accept(hub, init.ends);
+    channel.peer = init.parent;
     setParent(channel);
     inheritLoops(init.loops);
     channel.handler = handler;

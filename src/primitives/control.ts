@@ -9,7 +9,7 @@ import { LoopClosedError, LoopNotFoundError, TimeoutError } from "../errors.ts";
 import { registerShareable, shareables } from "../future/codec.ts";
 import { FULFILLED, Future, internals, REJECTED } from "../future/future.ts";
 import { existingHub, hub } from "../loop/hub.ts";
-import { threadIndex } from "../loop/threads.ts";
+import { threadId } from "../loop/threads.ts";
 import { callUp, hasParent, onForwarded } from "../loop/upstream.ts";
 
 /** The handlers of a {@linkcode ControlHost}: functions by name. */
@@ -17,7 +17,7 @@ import { callUp, hasParent, onForwarded } from "../loop/upstream.ts";
 export type ControlHandlers = Record<string, (...args: any[]) => unknown>;
 type Handlers = ControlHandlers;
 
-const SLOT = 0;
+const THREAD = 0;
 const SERIAL = 1;
 const CLOSED = 2;
 
@@ -67,9 +67,9 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
     this.#handlers = handlers;
     const buffer = new SharedArrayBuffer(12);
     this.#state = new Int32Array(buffer);
-    this.#state[SLOT] = threadIndex();
+    this.#state[THREAD] = threadId();
     this.#state[SERIAL] = ++serials;
-    this.#id = `${this.#state[SLOT]}:${this.#state[SERIAL]}`;
+    this.#id = `${this.#state[THREAD]}:${this.#state[SERIAL]}`;
     hosts.set(this.#id, this as unknown as ControlHost<Handlers>);
     this.client = new ControlClient<H>(buffer);
   }
@@ -206,7 +206,7 @@ export class ControlClient<H extends ControlHandlers> {
       return Future.reject(new LoopClosedError("ControlClient.call: the host is closed"));
     }
     try {
-      return enqueue(`${this.#state[SLOT]}:${this.#state[SERIAL]}`, name, args);
+      return enqueue(`${this.#state[THREAD]}:${this.#state[SERIAL]}`, name, args);
     } catch (error) {
       return Future.reject(error);
     }

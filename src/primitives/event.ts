@@ -4,15 +4,12 @@
  * @module
  */
 
-import { DeadlockError, TimeoutError } from "../errors.ts";
 import { registerShareable } from "../future/codec.ts";
 import { FULFILLED, Future, internals } from "../future/future.ts";
 import type { Waitable } from "../future/waitable.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
-import { AdaptiveSpin } from "../loop/adaptive_spin.ts";
 
 const FLAG = FIRST_WORD;
-const spin = new AdaptiveSpin();
 
 /**
  * A flag in shared memory: `set()` wakes every waiter, on every thread;
@@ -20,7 +17,9 @@ const spin = new AdaptiveSpin();
  * passing it to a background call (every copy is the same flag). Wait in any
  * of the three ways: `await event`, `event.wait(timeoutMs)` (blocks this
  * thread) or `yield* event` in a task. Blocking on an event that never left
- * this thread throws `DeadlockError`: nothing else could set it.
+ * this thread throws `DeadlockError`: nothing else could set it; waiting on
+ * one whose every other holder ended (its worker crashed, or its loop was
+ * closed) fails with `WorkerCrashedError` or `LoopClosedError`.
  *
  * @example
  * ```ts
@@ -37,7 +36,7 @@ export class Event implements Waitable<void> {
 
   /** A new event, not set. */
   constructor() {
-    this.#core = new SharedCore(this, "Event", FLAG + 1, () => this.#poll());
+    this.#core = new SharedCore(this, "Event", FLAG + 1, () => this.#poll(), true);
     this.#words = this.#core.words;
   }
 
@@ -53,7 +52,6 @@ export class Event implements Waitable<void> {
   /** Sets the flag and wakes every waiter, on every thread. */
   set(): void {
     if (Atomics.exchange(this.#words, FLAG, 1) === 0) {
-      Atomics.notify(this.#words, FLAG);
       this.#poll();
       this.#core.ringWaiters();
     }
@@ -66,25 +64,14 @@ export class Event implements Waitable<void> {
 
   /**
    * Blocks this thread until the event is set; `TimeoutError` after
-   * `timeoutMs`; `DeadlockError` at once if only this thread could set it.
+   * `timeoutMs`; `DeadlockError` at once if only this thread could set it;
+   * `WorkerCrashedError` or `LoopClosedError` when every other thread that
+   * held it has ended.
    */
   wait(timeoutMs?: number): void {
-    const words = this.#words;
-    if (Atomics.load(words, FLAG) === 1) return;
-    if (!this.#core.shared) {
-      throw new DeadlockError(
-        "Event.wait() can never end: this Event never left this thread, so only this thread " +
-          "could set it, and it is blocked. Pass it to a background call first, or await it.",
-      );
-    }
-    // Straight on the flag's word: the set() that wakes it is one notify away.
-    const start = timeoutMs === undefined ? 0 : performance.now();
-    let left = timeoutMs === undefined ? Infinity : Math.max(0, timeoutMs);
-    while (Atomics.load(words, FLAG) === 0) {
-      const woke = left > 0 && spin.wait(words, FLAG, 0, left);
-      if (!woke) throw new TimeoutError(`Event.wait() timed out after ${timeoutMs} ms`);
-      if (left !== Infinity) left = timeoutMs! - (performance.now() - start);
-    }
+    // On this thread's doorbell, like every wait: a set() rings it, and so
+    // does the end of a thread (which may leave nobody to set it).
+    if (Atomics.load(this.#words, FLAG) === 0) this.#waiter().wait(timeoutMs);
   }
 
   /** `await event`. */
@@ -101,9 +88,7 @@ export class Event implements Waitable<void> {
   }
 
   #waiter(): Future<void> {
-    return this.isSet
-      ? Future.resolve(undefined)
-      : this.#core.addWaiter<void>("waiting on an Event");
+    return this.isSet ? Future.resolve(undefined) : this.#core.addWaiter<void>("Event.wait()");
   }
 
   #poll(): void {

@@ -79,7 +79,13 @@ export class Queue<T> implements AsyncIterable<T> {
       throw new RangeError(`Queue: bytes must be a whole number >= 64, got ${bytes}`);
     }
     const units = bytes >> 1;
-    this.#core = new SharedCore(this, "Queue", WORDS + Math.ceil(units / 2), () => this.#poll());
+    this.#core = new SharedCore(
+      this,
+      "Queue",
+      WORDS + Math.ceil(units / 2),
+      () => this.#poll(),
+      true,
+    );
     const words = this.#words = this.#core.words;
     if (this.#core.fresh) {
       words[UNITS] = units;

@@ -6,23 +6,21 @@
 
 import { registerShareable } from "../future/codec.ts";
 import { FULFILLED, Future, internals } from "../future/future.ts";
-import { threadIndex, threads } from "../loop/threads.ts";
+import { threadId } from "../loop/threads.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
 import { releaseOnce } from "../release_once.ts";
 
 const AVAILABLE = FIRST_WORD;
-/** Holders: pairs (slot + 1, permits held), so that a dead thread's permits come back. */
-const HOLDERS = FIRST_WORD + 1;
-const HOLDER_PAIRS = 64;
-const WORDS = HOLDERS + 2 * HOLDER_PAIRS;
+const WORDS = AVAILABLE + 1;
 
 /**
  * Permits in shared memory: at most `permits` holders at a time, across
  * every thread that has a copy (pass it to background calls).
  * `acquire()` returns a future of a `Disposable` permit (`using permit =
  * await sem.acquire()`, or `.wait()`, or `yield*`). The permits of a thread
- * that dies (a crashed or closed worker) come back by themselves (for up to
- * 64 holding threads at once).
+ * that ends (a crashed or closed worker) come back by themselves (for up to
+ * 64 holding threads at once). Blocking on one whose permits only this
+ * thread holds throws `DeadlockError`.
  *
  * @example
  * ```ts
@@ -45,7 +43,17 @@ export class Semaphore {
     if (!(permits >= 0) || !Number.isInteger(permits)) {
       throw new RangeError(`Semaphore: permits must be a whole number >= 0, got ${permits}`);
     }
-    this.#core = new SharedCore(this, "Semaphore", WORDS, () => this.#poll());
+    // Each holder's count is the permits it holds: an ended holder's come back.
+    this.#core = new SharedCore(
+      this,
+      "Semaphore",
+      WORDS,
+      () => this.#poll(),
+      false,
+      (words, count) => {
+        words[AVAILABLE] += count;
+      },
+    );
     this.#words = this.#core.words;
     if (this.#core.fresh) this.#words[AVAILABLE] = permits;
   }
@@ -79,56 +87,30 @@ export class Semaphore {
     const core = this.#core;
     const words = this.#words;
     core.lock();
-    this.#reclaim();
+    core.sweep(); // the permits of ended holders come back
     if (words[AVAILABLE] === 0) {
       core.unlock();
       return undefined;
     }
     words[AVAILABLE]--;
-    const pair = this.#pair(true);
-    if (pair >= 0) words[pair + 1]++;
     core.unlock();
+    // Counted against this thread, so that they come back should it end.
+    const id = threadId();
+    const at = core.holder(id, true);
+    if (at >= 0) Atomics.add(words, at + 1, 1);
     return releaseOnce(() => {
       core.lock();
-      words[AVAILABLE]++;
-      const pair = this.#pair(false);
-      if (pair >= 0 && --words[pair + 1] === 0) words[pair] = 0;
+      // A permit counted against a holder is given back only while that
+      // record stands (an ended holder's were given back by the sweep).
+      const counted = at >= 0;
+      if (!counted || (words[at] === id && words[at + 1] > 0)) {
+        if (counted) words[at + 1]--;
+        words[AVAILABLE]++;
+      }
       core.unlock();
       this.#poll();
       core.ringWaiters();
     });
-  }
-
-  /** This thread's holder pair (made if `make`), or -1. Under the lock. */
-  #pair(make: boolean): number {
-    const slot = threadIndex();
-    if (slot < 0) return -1;
-    const words = this.#words;
-    let free = -1;
-    for (let i = 0; i < HOLDER_PAIRS; i++) {
-      const at = HOLDERS + 2 * i;
-      if (words[at] === slot + 1) return at;
-      if (free < 0 && words[at] === 0) free = at;
-    }
-    if (make && free >= 0) {
-      words[free] = slot + 1;
-      words[free + 1] = 0;
-      return free;
-    }
-    return -1;
-  }
-
-  /** Gives back the permits of dead threads. Under the lock. */
-  #reclaim(): void {
-    const words = this.#words;
-    const directory = threads();
-    for (let i = 0; i < HOLDER_PAIRS; i++) {
-      const at = HOLDERS + 2 * i;
-      if (words[at] !== 0 && directory.isDead(words[at] - 1)) {
-        words[AVAILABLE] += words[at + 1];
-        words[at] = words[at + 1] = 0;
-      }
-    }
   }
 
   #poll(): void {
