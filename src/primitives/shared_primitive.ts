@@ -59,8 +59,10 @@ export class SharedCore implements Pumped {
   readonly #interest: number;
   readonly #waiters: Future<unknown>[] = [];
   #registered = false;
-  /** The directory's end count when the holders were last looked at. */
+  /** The directory's end count when the waiters last looked at the holders. */
   #ends = -1;
+  /** The directory's end count when another holder was last seen alive. */
+  #othersAliveAt = -1;
 
   /**
    * `words`: how many the primitive needs (its own start at `FIRST_WORD`);
@@ -147,22 +149,28 @@ export class SharedCore implements Pumped {
    * Why nothing but this thread can change the object any more, if so: it
    * never left this thread, or every other thread holding it has ended.
    */
-  #alone(describe: string): Error | undefined {
+  alone(describe: string): Error | undefined {
     if (!this.shared) {
       return new DeadlockError(
         `${describe} can never end: this ${this.kind} never left this thread, so only this ` +
           "thread could change it, and it is blocked. Pass it to a background call first, or await.",
       );
     }
+    // Another holder seen alive stays so until some thread ends: no scan.
+    const directory = threads(), ends = directory.ends;
+    if (ends === this.#othersAliveAt) return undefined;
     const words = this.words;
     if (Atomics.load(words, OVERFLOW) === 1) return undefined;
-    const self = threadId(), directory = threads();
+    const self = threadId();
     let crashed = false;
     for (let at = HOLDERS; at < FIRST_WORD; at += 2) {
       const holder = Atomics.load(words, at);
       if (holder === 0 || holder === self) continue;
       const state = directory.state(holder);
-      if (state === "alive") return undefined;
+      if (state === "alive") {
+        this.#othersAliveAt = ends;
+        return undefined;
+      }
       crashed ||= state === "crashed";
     }
     const why = `every other thread that held this ${this.kind} has ended`;
@@ -241,7 +249,7 @@ export class SharedCore implements Pumped {
       // may go to a future nobody waits on any more.
       gaveUp: () => future.cancel(),
       // A blocking wait ends when only this thread could change the object.
-      stalled: () => this.#alone(describe),
+      stalled: () => this.alone(describe),
     });
     this.#waiters.push(future as Future<unknown>);
     future.onDone(() => this.#forget(future as Future<unknown>));
@@ -262,7 +270,7 @@ export class SharedCore implements Pumped {
   /** Fails `waiters` if nothing but this thread can end their waits (see the module doc). */
   #failIfAlone(describe: string, ...waiters: Future<unknown>[]): void {
     if (!this.othersSettle || !this.shared) return;
-    const error = this.#alone(describe);
+    const error = this.alone(describe);
     if (error === undefined) return;
     for (const waiter of waiters) internals.settle(waiter, REJECTED, error);
   }
