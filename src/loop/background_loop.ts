@@ -35,6 +35,24 @@ export interface LoopOptions {
   taskTypes?: string[];
   /** The default timeout of every call, in milliseconds. Default: none. */
   timeoutMs?: number;
+  /**
+   * Other modules whose exports calls may name by `URL#export` (paths are
+   * resolved against the working directory). A loop serves its own module's
+   * exports only, and refuses every other module, unless it is listed here:
+   * a function name may come from anywhere, and importing a module runs its
+   * code. A loop started without a module serves any module by design, or
+   * the listed ones only if there is a list; `data:` and `blob:` modules are
+   * served only when listed.
+   */
+  modules?: (string | URL)[];
+  /**
+   * The workers' Deno permissions, fewer than this program's (Deno's worker
+   * `permissions` option, e.g. `{ net: false, read: ["./data"] }`). Needs
+   * the program to run with `--unstable-worker-options`. tandem adds read
+   * access to its own files and the modules the loop serves, which the
+   * workers must load. Without it, workers have this program's permissions.
+   */
+  permissions?: Deno.PermissionOptions;
 }
 
 /** Per-call options, given to {@linkcode BackgroundLoop.with}. */
@@ -58,6 +76,8 @@ export type LoopApi<M> = {
 // started while this thread blocks cannot wait for a download (it would
 // need this thread's event loop). Imported here, it does nothing.
 const HOST_URL = new URL("./worker_host.ts", import.meta.url);
+/** Where tandem's files are (a worker with fewer permissions must still read them). */
+const TANDEM_ROOT = new URL("../../", import.meta.url);
 
 /**
  * How long a closed loop's workers may take to stop after their calls are
@@ -179,6 +199,17 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       throw new TypeError("taskTypes must be an array of strings");
     }
     const url = module === undefined ? undefined : toModuleUrl(module);
+    if (options.modules !== undefined && !Array.isArray(options.modules)) {
+      throw new TypeError("modules must be an array of module URLs or paths");
+    }
+    const served = options.modules?.map((m) => toModuleUrl(m));
+    const permissions = options.permissions === undefined
+      ? undefined
+      : workerPermissions(options.permissions, [
+        TANDEM_ROOT,
+        ...(url ? [url] : []),
+        ...(served ?? []),
+      ]);
     checkReadable(HOST_URL, "tandem's worker host");
     if (url) checkReadable(url, "the loop's module");
     const name = options.name ?? (url ? url.pathname.split("/").pop()! : "tandem");
@@ -202,6 +233,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       const worker = new Worker(HOST_URL, {
         type: "module",
         name: workers > 1 ? `${name}#${i}` : name,
+        ...(permissions && { deno: { permissions } }),
       });
       const { port1, port2 } = new MessageChannel();
       const bell = directory.bell(id);
@@ -224,6 +256,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
         parent,
         bell,
         module: url?.href,
+        modules: served?.map((m) => m.href),
         loops: loopsToInherit(),
       };
       worker.postMessage(init, [port2]);
@@ -499,7 +532,13 @@ function checkTimeout(value: number | undefined, what: string): number {
   return value === Infinity ? 0 : value;
 }
 
+/** A module's URL, without its fragment (`module` may be a path, against the working directory). */
 function toModuleUrl(module: string | URL): URL {
+  const url = absoluteUrl(module);
+  return url.hash === "" ? url : new URL(url.href.slice(0, url.href.indexOf("#")));
+}
+
+function absoluteUrl(module: string | URL): URL {
   if (module instanceof URL) return module;
   if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)) return new URL(module);
   const cwd = Deno.cwd().replaceAll("\\", "/");
@@ -533,5 +572,59 @@ function checkReadable(url: URL, what: string): void {
     throw new Deno.errors.NotCapable(
       `BackgroundLoop needs read access to ${what} (${url.pathname}): run with --allow-read`,
     );
+  }
+}
+
+/**
+ * The worker permissions for `asked`, plus read access to the local
+ * `modules` the worker must load. Deno ends the process (exit code 70, with
+ * a message naming the flag) rather than throw when
+ * `--unstable-worker-options` is missing: where tandem can tell, it throws
+ * first.
+ */
+function workerPermissions(asked: Deno.PermissionOptions, modules: URL[]): Deno.PermissionOptions {
+  if (workerOptionsEnabled() === false) {
+    throw new TypeError(
+      "BackgroundLoop.start({ permissions }) needs Deno's --unstable-worker-options flag " +
+        '(or "unstable": ["worker-options"] in deno.json): run with it, or leave permissions out',
+    );
+  }
+  if (asked === "inherit") return asked;
+  // "none", and a permission an object leaves out, mean none to Deno.
+  const object: Exclude<Deno.PermissionOptions, string> = asked === "none" ? {} : asked;
+  const read = object.read;
+  if (read === true || read === "inherit") return object;
+  const files = modules.filter((m) => m.protocol === "file:");
+  const paths = (Array.isArray(read) ? read : []) as (string | URL)[];
+  return { ...object, read: [...paths, ...files] };
+}
+
+/**
+ * Whether this process runs with `--unstable-worker-options`: Deno tells no
+ * program, so its configuration (`deno.json`, `"unstable"`) and command line
+ * are read where they can be (the command line needs `--allow-all`, on
+ * Linux); undefined when it cannot tell.
+ */
+function workerOptionsEnabled(): boolean | undefined {
+  let dir: string;
+  try {
+    dir = Deno.cwd();
+  } catch {
+    return undefined;
+  }
+  for (;; dir = dir.slice(0, dir.lastIndexOf("/")) || "/") {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      try {
+        if (/"worker-options"/.test(Deno.readTextFileSync(`${dir}/${name}`))) return true;
+      } catch { /* not there, or not readable */ }
+    }
+    if (dir === "/") break;
+  }
+  try {
+    return Deno.readTextFileSync("/proc/self/cmdline").split("\0").includes(
+      "--unstable-worker-options",
+    );
+  } catch {
+    return undefined;
   }
 }

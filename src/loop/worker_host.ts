@@ -43,6 +43,8 @@ export interface WorkerInit {
   parent: number;
   bell: Bell;
   module: string | undefined;
+  /** The other modules it may serve (see `checkServed`); none given: any, if no `module`. */
+  modules: string[] | undefined;
   /** The loops this worker can reach by name (see `getLoop`). */
   loops: InheritedLoop[];
 }
@@ -68,6 +70,8 @@ const modules = new Map<string, ModuleEntry>();
 const running = new IdTable<CallContext>();
 const queued: QueuedCall[] = [];
 let defaultModule: string | undefined;
+/** The modules besides `defaultModule` that calls may name (see `checkServed`). */
+let servedModules: ReadonlySet<string> | undefined;
 let channel: Channel | undefined;
 let inFlight = 0;
 let stopped = false;
@@ -99,7 +103,30 @@ function parseRef(ref: string): ParsedRef {
   const { url, name } = hash >= 0
     ? { url: ref.slice(0, hash), name: decodeURIComponent(ref.slice(hash + 1)) }
     : { url: checkedDefaultModule(ref), name: ref };
+  checkServed(url);
   return { url, name, label: `${name}()` };
+}
+
+/**
+ * Refuses to import a module the loop does not serve: a call names a
+ * function by a string, which may come from anywhere (a request a server
+ * passes on), and importing a module runs its code. A loop started with a
+ * module serves that module and those its `modules` option lists; one
+ * started without serves any module (by design) unless it has a list; a
+ * `data:` or `blob:` module (code in the string itself) only when listed.
+ */
+function checkServed(url: string): void {
+  if (url === defaultModule || servedModules?.has(url)) return;
+  const scheme = url.slice(0, url.indexOf(":") + 1).toLowerCase();
+  const inline = scheme === "data:" || scheme === "blob:";
+  if (defaultModule === undefined && servedModules === undefined && !inline) return;
+  const named = url.length > 80 ? `${url.slice(0, 77)}...` : url;
+  const served = [defaultModule, ...(servedModules ?? [])].filter((m) => m !== undefined);
+  throw new TypeError(
+    `this loop refuses to import ${named}: ` +
+      (served.length > 0 ? `it serves ${served.join(", ")} only` : `a ${scheme} module`) +
+      " (list the module in the loop's `modules` option to serve it)",
+  );
 }
 
 function checkedDefaultModule(ref: string): string {
@@ -365,6 +392,7 @@ function serveAsWorker(): void {
     hub = new ServingHub(init.bell);
     installHub(hub);
     defaultModule = init.module;
+    servedModules = init.modules && new Set(init.modules);
     channel = Channel.accept(hub, init.ends);
     channel.peer = init.parent;
     setParent(channel);

@@ -193,6 +193,36 @@ test("functions can be named by URL#export, with or without a loop module", asyn
   assert.match(noFragment.message, /names no function/);
 });
 
+test("a loop serves its module's exports only: other modules, and data: code, are refused", async () => {
+  const other = new URL("../fixtures/side_effect.ts#marker", import.meta.url);
+  const inline = "data:application/javascript,globalThis.sideEffectRan=true;export const f=()=>1#f";
+  using loop = start();
+  for (const ref of [other, other.href, inline]) {
+    const error = await rejection(loop.call(ref)) as TypeError;
+    assert.ok(error instanceof TypeError);
+    assert.match(error.message, /refuses to import .*: it serves .*tasks\.ts only/);
+  }
+  using bare = BackgroundLoop.start();
+  assert.match(
+    (await rejection(bare.call(inline)) as Error).message,
+    /refuses to import data:.*a data: module.*`modules` option/,
+  );
+  assert.equal(loop.api.sideEffectRan().wait(WAIT_MS), false, "no refused module ran its code");
+  assert.equal(bare.call(new URL("#sideEffectRan", TASKS)).wait(WAIT_MS), false);
+  // Listed modules are served, data: ones included.
+  using listed = start({
+    modules: [new URL("../fixtures/side_effect.ts", import.meta.url), inline],
+  });
+  assert.equal(listed.call(other).wait(WAIT_MS), "side_effect.ts served");
+  assert.equal(listed.call(inline).wait(WAIT_MS), 1);
+  using only = BackgroundLoop.start(undefined, { modules: [other] });
+  assert.equal(only.call(other).wait(WAIT_MS), "side_effect.ts served");
+  assert.match(
+    (await rejection(only.call(new URL("#add", TASKS), 1, 2)) as Error).message,
+    /refuses/,
+  );
+});
+
 test("a timeout fails the call with TimeoutError and fires the worker's signal", async () => {
   using loop = start({ timeoutMs: 10_000 });
   const reported = Future.withResolvers<string>();
