@@ -15,7 +15,9 @@
  *   receiving side may read the message synchronously with
  *   `receiveMessageOnPort`, which costs ~60 ns per byte in Deno (FACTS.md);
  * - a function or a symbol fails the send with a `DataCloneError` naming its
- *   path, e.g. `args[1].onDone`.
+ *   path, e.g. `args[1].onDone`, and so does an object of a built-in class
+ *   that structured clone refuses (WeakMap, WeakRef, Promise...), where
+ *   copying its own properties would send `{}`.
  *
  * @module
  */
@@ -186,11 +188,16 @@ class Encoder {
     }
     // Plain objects, and class instances (structured clone keeps their own
     // enumerable properties and drops the prototype; so do we).
-    if (Object.getPrototypeOf(object) !== Object.prototype) this.json = false;
+    const proto = Object.getPrototypeOf(object);
     const copy: Record<string, unknown> = {};
     this.#seen.set(object, copy);
     for (const key of Object.keys(object)) {
       copy[key] = this.value((object as Record<string, unknown>)[key], `${path}.${key}`);
+    }
+    if (proto !== Object.prototype) {
+      this.json = false;
+      // Its properties first, so that a culprit among them is named exactly.
+      if (proto !== null && extendsBuiltIn(proto)) refuseUncloneable(object, path);
     }
     return copy;
   }
@@ -426,6 +433,55 @@ function isClonedAsIs(object: object): boolean {
   return object instanceof Date || object instanceof RegExp || object instanceof Blob ||
     object instanceof SharedArrayBuffer || object instanceof Boolean ||
     object instanceof Number || object instanceof String || object instanceof BigInt;
+}
+
+/**
+ * Whether objects with prototype `proto` descend from a built-in class other
+ * than `Object` (cached: it is asked for every class instance sent). Such an
+ * object that the encoder did not recognise (a WeakMap, a Promise, an
+ * iterator...) may be one that structured clone refuses, where copying its
+ * own properties would send `{}`.
+ */
+function extendsBuiltIn(proto: object): boolean {
+  let found = builtInDescent.get(proto);
+  if (found === undefined) {
+    found = false;
+    for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+      // (Read without running getters; Iterator.prototype's is an accessor.)
+      const own = Object.getOwnPropertyDescriptor(p, "constructor");
+      const ctor = own && ("value" in own ? own.value : own.get);
+      if (typeof ctor === "function" && Function.prototype.toString.call(ctor).endsWith(NATIVE)) {
+        found = true;
+        break;
+      }
+    }
+    builtInDescent.set(proto, found);
+  }
+  return found;
+}
+const builtInDescent = new WeakMap<object, boolean>();
+/** How V8 shows a built-in function's source. */
+const NATIVE = "{ [native code] }";
+
+/**
+ * Throws the `DataCloneError` that structured clone would for `object`, if
+ * it would: asking it is exact, and only objects of built-in classes the
+ * encoder does not handle get here, which is rare.
+ */
+function refuseUncloneable(object: object, path: string): void {
+  try {
+    structuredClone(object);
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === "DataCloneError")) throw error;
+    const what = Object.prototype.toString.call(object).slice(8, -1);
+    const fix = what === "Promise"
+      ? "await it and send its value, or send a Future"
+      : "send the plain data it holds instead";
+    throw dataCloneError(
+      `cannot send ${path}: it is ${/^[AEIOU]/.test(what) ? "an" : "a"} ${what}, ` +
+        `which structured clone cannot copy; ${fix}`,
+    );
+  }
 }
 
 function describeKey(key: unknown): string {

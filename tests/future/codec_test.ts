@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { BackgroundLoop } from "../../mod.ts";
+import { decode, encode } from "../../src/future/codec.ts";
+import type { Route } from "../../src/future/shared.ts";
+import type * as Tasks from "../fixtures/tasks.ts";
+
+const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
+const WAIT_MS = 10_000;
+
+function start(): BackgroundLoop<typeof Tasks> {
+  return BackgroundLoop.start<typeof Tasks>(TASKS);
+}
+
+/** The route of values without futures: nothing here may use it. */
+const noRoute: Route = {
+  get blocker(): never {
+    throw new Error("these values hold no futures");
+  },
+  alive: true,
+  goneError: () => new Error("these values hold no futures"),
+  sendSettle: () => {
+    throw new Error("these values hold no futures");
+  },
+};
+
+/** What the other side gets: encoded, structured-cloned (as postMessage does), decoded. */
+function roundTrip(value: unknown): unknown {
+  const { data, special } = encode(value, noRoute);
+  return decode(structuredClone(data), special, noRoute);
+}
+
+/** Checks for a `DataCloneError` whose message starts with `start` (and matches `rest`). */
+function dataCloneError(start: string, rest?: RegExp): (error: unknown) => true {
+  return (error) => {
+    assert.ok(error instanceof DOMException, `not a DOMException: ${error}`);
+    assert.equal(error.name, "DataCloneError");
+    assert.ok(error.message.startsWith(start), `"${error.message}" should start "${start}"`);
+    if (rest) assert.match(error.message, rest);
+    return true;
+  };
+}
+
+// ---- objects of built-in classes ----
+
+class Cache extends WeakMap<object, unknown> {}
+
+class Point {
+  constructor(readonly x: number, readonly y: number) {}
+  get length(): number {
+    return Math.hypot(this.x, this.y);
+  }
+}
+
+Deno.test("objects of built-in classes structured clone refuses fail with DataCloneError naming the path", () => {
+  const refused: [unknown, string][] = [
+    [new WeakMap(), "a WeakMap"],
+    [new WeakSet(), "a WeakSet"],
+    [new WeakRef({}), "a WeakRef"],
+    [new FinalizationRegistry(() => {}), "a FinalizationRegistry"],
+    [Promise.resolve(1), "a Promise"],
+    [new Cache(), "a WeakMap"],
+    [new Map().keys(), "a Map Iterator"],
+    [new Intl.NumberFormat(), "an Intl.NumberFormat"],
+  ];
+  for (const [value, what] of refused) {
+    assert.throws(() => structuredClone(value), { name: "DataCloneError" });
+    assert.throws(
+      () => encode([{ cache: value }], noRoute, "echo() arguments"),
+      dataCloneError(
+        `cannot send echo() arguments[0].cache: it is ${what}, which structured clone cannot copy; `,
+      ),
+    );
+  }
+});
+
+Deno.test("class instances and other objects structured clone copies cross as it copies them", () => {
+  const values = [
+    new Point(3, 4),
+    Object.assign(Object.create(null), { a: 1 }),
+    Object.create(WeakMap.prototype), // no WeakMap inside: structured clone copies it as {}
+    new EventTarget(),
+    { points: [new Point(1, 2)], when: new Date(0) },
+  ];
+  for (const value of values) assert.deepEqual(roundTrip(value), structuredClone(value));
+});
+
+Deno.test("a WeakMap or a Promise sent to a worker fails the call naming it, and the loop goes on", () => {
+  using loop = start();
+  assert.throws(
+    () => loop.api.echo({ cache: new WeakMap() }).wait(WAIT_MS),
+    dataCloneError(
+      "cannot send echo() arguments[0].cache: it is a WeakMap, which structured clone cannot copy",
+    ),
+  );
+  assert.throws(
+    () => loop.api.echo([1, Promise.resolve(2)]).wait(WAIT_MS),
+    dataCloneError("cannot send echo() arguments[0][1]: it is a Promise", /send a Future/),
+  );
+  assert.deepEqual(loop.api.echo(new Point(3, 4)).wait(WAIT_MS), { x: 3, y: 4 });
+});
