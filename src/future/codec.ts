@@ -17,7 +17,8 @@
  * - a function or a symbol fails the send with a `DataCloneError` naming its
  *   path, e.g. `args[1].onDone`, and so does an object of a built-in class
  *   that structured clone refuses (WeakMap, WeakRef, Promise...), where
- *   copying its own properties would send `{}`.
+ *   copying its own properties would send `{}`;
+ * - sparse arrays cost their elements, not their length.
  *
  * @module
  */
@@ -150,11 +151,18 @@ class Encoder {
     }
     if (object instanceof Error) return this.#error(object, path);
     if (Array.isArray(object)) {
-      const copy: unknown[] = new Array(object.length);
+      const length = object.length;
+      const copy: unknown[] = new Array(length);
       this.#seen.set(object, copy);
-      for (let i = 0; i < object.length; i++) {
-        if (i in object) copy[i] = this.value(object[i], `${path}[${i}]`);
-        else this.json = false;
+      for (let i = 0; i < length; i++) {
+        if (!(i in object)) {
+          this.json = false;
+          for (const at of indicesFrom(object, i)) {
+            copy[at] = this.value(object[at], `${path}[${at}]`);
+          }
+          break;
+        }
+        copy[i] = this.value(object[i], `${path}[${i}]`);
       }
       return copy;
     }
@@ -301,7 +309,14 @@ class Decoder {
     if (typeof kind === "string") return this.#marker(data as Marker, kind);
     this.#seen.set(data, data);
     if (Array.isArray(data)) {
-      for (let i = 0; i < data.length; i++) if (i in data) data[i] = this.value(data[i]);
+      const length = data.length;
+      for (let i = 0; i < length; i++) {
+        if (!(i in data)) {
+          for (const at of indicesFrom(data, i)) data[at] = this.value(data[at]);
+          break;
+        }
+        data[i] = this.value(data[i]);
+      }
     } else if (data instanceof Map) {
       const entries = [...data];
       data.clear();
@@ -433,6 +448,22 @@ function isClonedAsIs(object: object): boolean {
   return object instanceof Date || object instanceof RegExp || object instanceof Blob ||
     object instanceof SharedArrayBuffer || object instanceof Boolean ||
     object instanceof Number || object instanceof String || object instanceof BigInt;
+}
+
+/**
+ * The indices of `array`'s elements from `from` on, ascending. Past a hole,
+ * this is how arrays are walked: in proportion to their elements, where a
+ * loop over their length could take minutes (`a[2 ** 32 - 2] = 1`).
+ */
+function indicesFrom(array: unknown[], from: number): number[] {
+  const indices: number[] = [];
+  const length = array.length;
+  // Own keys list the indices first, ascending, then any other names.
+  for (const key of Object.keys(array)) {
+    const i = Number(key);
+    if (i >= from && i < length && Number.isInteger(i) && String(i) === key) indices.push(i);
+  }
+  return indices;
 }
 
 /**

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { BackgroundLoop } from "../../mod.ts";
-import { decode, encode } from "../../src/future/codec.ts";
+import { decode, encode, isPlain } from "../../src/future/codec.ts";
 import type { Route } from "../../src/future/shared.ts";
+import { RecordWriter } from "../../src/loop/record.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
@@ -97,4 +98,71 @@ Deno.test("a WeakMap or a Promise sent to a worker fails the call naming it, and
     dataCloneError("cannot send echo() arguments[0][1]: it is a Promise", /send a Future/),
   );
   assert.deepEqual(loop.api.echo(new Point(3, 4)).wait(WAIT_MS), { x: 3, y: 4 });
+});
+
+// ---- sparse arrays ----
+
+/** `a[2 ** 32 - 2] = last`: the longest array there is, with one element. */
+function longest(last: unknown): unknown[] {
+  const array: unknown[] = [];
+  array[2 ** 32 - 2] = last;
+  return array;
+}
+
+/** `array`, failing the test when more than `limit` of its properties are looked at. */
+function watched<T extends object>(array: T, limit = 100): T {
+  let looks = 0;
+  const look = () => {
+    if (++looks > limit) {
+      throw new Error(`looked at more than ${limit} properties of a sparse array`);
+    }
+  };
+  return new Proxy(array, {
+    has: (target, key) => (look(), Reflect.has(target, key)),
+    get: (target, key) => (look(), Reflect.get(target, key)),
+    set: (target, key, value) => (look(), Reflect.set(target, key, value)),
+  });
+}
+
+Deno.test("sparse arrays cost their elements, not their length, in every path", () => {
+  assert.equal(isPlain(watched(longest(1))), false);
+  const writer = new RecordWriter();
+  writer.begin(0);
+  assert.equal(writer.append(watched(longest(1))), false, "holes are not plain data");
+
+  // An error as the element: the encoded array holds a marker to decode.
+  const { data, special } = encode(watched(longest(new RangeError("last"))), noRoute);
+  assert.equal(special, true);
+  const back = decode(watched(structuredClone(data) as unknown[]), special, noRoute) as unknown[];
+  assert.equal(back.length, 2 ** 32 - 1);
+  assert.deepEqual(Object.keys(back), [String(2 ** 32 - 2)]);
+  assert.ok(back[2 ** 32 - 2] instanceof RangeError);
+});
+
+Deno.test("holes stay holes, and elements past a hole are encoded like the others", () => {
+  const array: unknown[] = [new Map([[1, 2]]), undefined];
+  array[5] = new TypeError("past the hole");
+  array[7] = [1, , 3];
+  array.length = 10;
+  const back = roundTrip(array) as unknown[];
+  assert.equal(back.length, 10);
+  assert.deepEqual(Object.keys(back), ["0", "1", "5", "7"]);
+  assert.deepEqual(back[0], new Map([[1, 2]]));
+  assert.ok(back[5] instanceof TypeError);
+  assert.equal((back[5] as Error).message, "past the hole");
+  assert.deepEqual(back[7], [1, , 3]);
+  assert.deepEqual(roundTrip(longest(1)), longest(1));
+});
+
+Deno.test("the longest sparse array crosses to a worker and back, holes and all", () => {
+  using loop = start();
+  const plain = loop.api.echo(longest("last")).wait(WAIT_MS) as unknown[];
+  assert.equal(plain.length, 2 ** 32 - 1);
+  assert.deepEqual(Object.keys(plain), [String(2 ** 32 - 2)]);
+  assert.equal(plain[2 ** 32 - 2], "last");
+  // With an error beside it, both sides decode the whole value, the array too.
+  const marked = loop.api.echo({ array: longest(1), error: new Error("decode me") })
+    .wait(WAIT_MS) as { array: unknown[]; error: unknown };
+  assert.deepEqual(Object.keys(marked.array), [String(2 ** 32 - 2)]);
+  assert.ok(marked.error instanceof Error);
 });
