@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { BackgroundLoop } from "../../mod.ts";
-import { decode, encode, isPlain } from "../../src/future/codec.ts";
+import { decode, encode, isPlain, MAX_NESTING } from "../../src/future/codec.ts";
 import type { Route } from "../../src/future/shared.ts";
 import { RecordWriter } from "../../src/loop/record.ts";
+import { nest } from "../fixtures/tasks.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
@@ -165,4 +166,72 @@ Deno.test("the longest sparse array crosses to a worker and back, holes and all"
     .wait(WAIT_MS) as { array: unknown[]; error: unknown };
   assert.deepEqual(Object.keys(marked.array), [String(2 ** 32 - 2)]);
   assert.ok(marked.error instanceof Error);
+});
+
+// ---- nesting ----
+
+/** `levels` values of one kind nested in one another, around `leaf`. */
+function nestKind(kind: string, levels: number, leaf: unknown = 0): unknown {
+  let value = leaf;
+  for (let i = 0; i < levels; i++) {
+    if (kind === "array") value = [value];
+    else if (kind === "map") value = new Map([["a", value]]);
+    else if (kind === "set") value = new Set([value]);
+    else if (kind === "error") value = new Error("link", { cause: value });
+    else value = { a: value };
+  }
+  return value;
+}
+
+Deno.test(`values nest up to ${MAX_NESTING} levels; deeper fails with DataCloneError, never a stack overflow`, () => {
+  for (const kind of ["object", "array", "map", "set", "error"]) {
+    const deepest = nestKind(kind, MAX_NESTING);
+    assert.deepEqual(roundTrip(deepest), structuredClone(deepest), kind);
+    for (const levels of [MAX_NESTING + 1, 100_000]) {
+      assert.throws(
+        () => encode(nestKind(kind, levels), noRoute, "echo() arguments"),
+        dataCloneError("cannot send echo() arguments", /: nested deeper than 500 levels; flatten/),
+        `${kind}, ${levels} levels`,
+      );
+    }
+  }
+});
+
+Deno.test("the message of a value nested too deep shows the start of its path, and stays short", () => {
+  assert.throws(
+    () => encode([nest(MAX_NESTING)], noRoute, "echo() arguments"),
+    (error) => {
+      assert.match(
+        (error as Error).message,
+        /^cannot send echo\(\) arguments\[0\](\.a)+\.?…: nested/,
+      );
+      assert.ok((error as Error).message.length < 200);
+      return true;
+    },
+  );
+});
+
+Deno.test(`${MAX_NESTING} levels cross to a worker and back; deeper fails the call, either way`, () => {
+  using loop = start();
+  // The arguments are a level, and so is the error at the bottom, which makes
+  // both sides decode.
+  const deepest = nest(MAX_NESTING - 2, new Error("bottom"));
+  let back = loop.api.echo(deepest).wait(WAIT_MS);
+  for (let i = 0; i < MAX_NESTING - 2; i++) back = (back as { a: unknown }).a;
+  assert.ok(back instanceof Error);
+  assert.equal(back.message, "bottom");
+  const errors = nestKind("error", MAX_NESTING - 1);
+  assert.deepEqual(loop.api.echo(errors).wait(WAIT_MS), errors);
+
+  for (const levels of [MAX_NESTING, 100_000]) {
+    assert.throws(
+      () => loop.api.echo(nest(levels)).wait(WAIT_MS),
+      dataCloneError("cannot send echo() arguments[0].a.a", /nested deeper than 500 levels/),
+    );
+  }
+  assert.throws(
+    () => loop.api.nest(MAX_NESTING + 1).wait(WAIT_MS),
+    dataCloneError("cannot send the result of nest().a.a", /nested deeper than 500 levels/),
+  );
+  assert.deepEqual(loop.api.nest(MAX_NESTING).wait(WAIT_MS), nest(MAX_NESTING));
 });

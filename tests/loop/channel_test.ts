@@ -38,3 +38,23 @@ Deno.test("a channel carries calls, their replies and its close", () => {
   assert.equal(worker.alive, false, "the worker side hears of the close");
   port2.close();
 });
+
+Deno.test("a message the port's serializer fails on (a RangeError for depth) fails the call with DataCloneError naming it", () => {
+  const { port2 } = new MessageChannel();
+  const overflowing = {
+    postMessage() {
+      throw new RangeError("Maximum call stack size exceeded");
+    },
+    close() {},
+  } as unknown as MessagePort;
+  const { channel } = Channel.open(new Hub(bell()), overflowing, port2, bell());
+  // A Map is not plain data: it goes through the port.
+  assert.throws(
+    () => channel.call("echo", [new Map()], "echo()", 0).wait(1_000),
+    (error) =>
+      error instanceof DOMException && error.name === "DataCloneError" &&
+      error.message === "cannot send echo() arguments: Maximum call stack size exceeded",
+  );
+  channel.close();
+  port2.close();
+});
