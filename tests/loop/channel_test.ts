@@ -48,3 +48,23 @@ test("a channel carries calls, their replies, and a close the worker acknowledge
   assert.deepEqual(steps, ["the worker hears of the close", "the parent hears it stopped"]);
   port2.close();
 });
+
+Deno.test("a message the port's serializer fails on (a RangeError for depth) fails the call with DataCloneError naming it", () => {
+  const { port2 } = new MessageChannel();
+  const overflowing = {
+    postMessage() {
+      throw new RangeError("Maximum call stack size exceeded");
+    },
+    close() {},
+  } as unknown as MessagePort;
+  const { channel } = Channel.open(new Hub(bell()), overflowing, port2, bell());
+  // A Map is not plain data: it goes through the port.
+  assert.throws(
+    () => channel.call("echo", [new Map()], "echo()", 0).wait(1_000),
+    (error) =>
+      error instanceof DOMException && error.name === "DataCloneError" &&
+      error.message === "cannot send echo() arguments: Maximum call stack size exceeded",
+  );
+  channel.close();
+  port2.close();
+});
