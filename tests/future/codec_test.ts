@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { test, WAIT_MS } from "../bounded.ts";
 import { BackgroundLoop } from "../../mod.ts";
 import { decode, encode, isPlain, MAX_NESTING } from "../../src/future/codec.ts";
 import type { Route } from "../../src/future/shared.ts";
@@ -7,7 +8,6 @@ import { nest } from "../fixtures/tasks.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
-const WAIT_MS = 10_000;
 
 function start(): BackgroundLoop<typeof Tasks> {
   return BackgroundLoop.start<typeof Tasks>(TASKS);
@@ -15,6 +15,7 @@ function start(): BackgroundLoop<typeof Tasks> {
 
 /** The route of values without futures: nothing here may use it. */
 const noRoute: Route = {
+  peer: 0,
   get blocker(): never {
     throw new Error("these values hold no futures");
   },
@@ -53,7 +54,7 @@ class Point {
   }
 }
 
-Deno.test("objects of built-in classes structured clone refuses fail with DataCloneError naming the path", () => {
+test("objects of built-in classes structured clone refuses fail with DataCloneError naming the path", () => {
   const refused: [unknown, string][] = [
     [new WeakMap(), "a WeakMap"],
     [new WeakSet(), "a WeakSet"],
@@ -75,7 +76,7 @@ Deno.test("objects of built-in classes structured clone refuses fail with DataCl
   }
 });
 
-Deno.test("class instances and other objects structured clone copies cross as it copies them", () => {
+test("class instances and other objects structured clone copies cross as it copies them", () => {
   const values = [
     new Point(3, 4),
     Object.assign(Object.create(null), { a: 1 }),
@@ -86,7 +87,7 @@ Deno.test("class instances and other objects structured clone copies cross as it
   for (const value of values) assert.deepEqual(roundTrip(value), structuredClone(value));
 });
 
-Deno.test("a WeakMap or a Promise sent to a worker fails the call naming it, and the loop goes on", () => {
+test("a WeakMap or a Promise sent to a worker fails the call naming it, and the loop goes on", () => {
   using loop = start();
   assert.throws(
     () => loop.api.echo({ cache: new WeakMap() }).wait(WAIT_MS),
@@ -125,7 +126,7 @@ function watched<T extends object>(array: T, limit = 100): T {
   });
 }
 
-Deno.test("sparse arrays cost their elements, not their length, in every path", () => {
+test("sparse arrays cost their elements, not their length, in every path", () => {
   assert.equal(isPlain(watched(longest(1))), false);
   const writer = new RecordWriter();
   writer.begin(0);
@@ -140,7 +141,7 @@ Deno.test("sparse arrays cost their elements, not their length, in every path", 
   assert.ok(back[2 ** 32 - 2] instanceof RangeError);
 });
 
-Deno.test("holes stay holes, and elements past a hole are encoded like the others", () => {
+test("holes stay holes, and elements past a hole are encoded like the others", () => {
   const array: unknown[] = [new Map([[1, 2]]), undefined];
   array[5] = new TypeError("past the hole");
   array[7] = [1, , 3];
@@ -155,7 +156,7 @@ Deno.test("holes stay holes, and elements past a hole are encoded like the other
   assert.deepEqual(roundTrip(longest(1)), longest(1));
 });
 
-Deno.test("the longest sparse array crosses to a worker and back, holes and all", () => {
+test("the longest sparse array crosses to a worker and back, holes and all", () => {
   using loop = start();
   const plain = loop.api.echo(longest("last")).wait(WAIT_MS) as unknown[];
   assert.equal(plain.length, 2 ** 32 - 1);
@@ -183,7 +184,7 @@ function nestKind(kind: string, levels: number, leaf: unknown = 0): unknown {
   return value;
 }
 
-Deno.test(`values nest up to ${MAX_NESTING} levels; deeper fails with DataCloneError, never a stack overflow`, () => {
+test(`values nest up to ${MAX_NESTING} levels; deeper fails with DataCloneError, never a stack overflow`, () => {
   for (const kind of ["object", "array", "map", "set", "error"]) {
     const deepest = nestKind(kind, MAX_NESTING);
     assert.deepEqual(roundTrip(deepest), structuredClone(deepest), kind);
@@ -197,7 +198,7 @@ Deno.test(`values nest up to ${MAX_NESTING} levels; deeper fails with DataCloneE
   }
 });
 
-Deno.test("the message of a value nested too deep shows the start of its path, and stays short", () => {
+test("the message of a value nested too deep shows the start of its path, and stays short", () => {
   assert.throws(
     () => encode([nest(MAX_NESTING)], noRoute, "echo() arguments"),
     (error) => {
@@ -211,7 +212,7 @@ Deno.test("the message of a value nested too deep shows the start of its path, a
   );
 });
 
-Deno.test(`${MAX_NESTING} levels cross to a worker and back; deeper fails the call, either way`, () => {
+test(`${MAX_NESTING} levels cross to a worker and back; deeper fails the call, either way`, () => {
   using loop = start();
   // The arguments are a level, and so is the error at the bottom, which makes
   // both sides decode.

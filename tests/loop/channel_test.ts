@@ -49,7 +49,7 @@ test("a channel carries calls, their replies, and a close the worker acknowledge
   port2.close();
 });
 
-Deno.test("a message the port's serializer fails on (a RangeError for depth) fails the call with DataCloneError naming it", () => {
+test("a message the port's serializer fails on (a RangeError for depth) fails the call with DataCloneError naming it", () => {
   const { port2 } = new MessageChannel();
   const overflowing = {
     postMessage() {
@@ -60,11 +60,12 @@ Deno.test("a message the port's serializer fails on (a RangeError for depth) fai
   const { channel } = Channel.open(new Hub(bell()), overflowing, port2, bell());
   // A Map is not plain data: it goes through the port.
   assert.throws(
-    () => channel.call("echo", [new Map()], "echo()", 0).wait(1_000),
+    () => channel.call("echo", [new Map()], "echo()", 0).wait(WAIT_MS),
     (error) =>
       error instanceof DOMException && error.name === "DataCloneError" &&
       error.message === "cannot send echo() arguments: Maximum call stack size exceeded",
   );
-  channel.close();
+  channel.close(() => {});
+  channel.forsake(); // no worker to say it stopped
   port2.close();
 });
