@@ -126,3 +126,32 @@ test("a pending call fails with WorkerCrashedError however its worker dies, ever
     }
   }
 });
+
+/** Values structured clone refuses (and one too deep for any thread's stack). */
+function nested(levels: number): unknown {
+  let value: unknown = 0;
+  for (let i = 0; i < levels; i++) value = { a: value };
+  return value;
+}
+const BAD_VALUES: [string, unknown, RegExp][] = [
+  ["a function", { onDone: () => {} }, /arguments\[0\]\.onDone: it is a function/],
+  ["a symbol", [1, Symbol("s")], /arguments\[0\]\[1\]: it is a symbol/],
+  ["a WeakMap", { cache: new WeakMap() }, /arguments\[0\]\.cache: it is a WeakMap/],
+  ["a Promise", { later: Promise.resolve(1) }, /arguments\[0\]\.later: it is a Promise/],
+  ["too deep a value", nested(100_000), /nested deeper than \d+ levels/],
+];
+
+test("a bad value fails its call with DataCloneError naming it, every way to wait; the loop serves on", async () => {
+  await using loop = BackgroundLoop.start<typeof Primitives>(PRIMITIVES);
+  for (const [what, value, message] of BAD_VALUES) {
+    for (const [way, waitOn] of Object.entries(WAYS)) {
+      const outcome = await waitOn(loop.api.hold(value));
+      assert.ok(
+        outcome instanceof DOMException && outcome.name === "DataCloneError",
+        `${what}, ${way}: ${outcome}`,
+      );
+      assert.match(outcome.message, message, `${what}, ${way}`);
+      assert.equal(await loop.api.hold(1), "holding", `${what}, ${way}: the loop serves on`);
+    }
+  }
+});

@@ -504,36 +504,64 @@ export class Channel implements Pumped, Route {
   /** Handles a message (see the kinds above). */
   #dispatch(head: number, id: number, x: number, lead: unknown, value: unknown): void {
     const special = (head & SPECIAL) !== 0;
+    // A value this side cannot rebuild (its stack is too deep for it, say)
+    // fails what it belonged to, not the thread that receives it.
+    let decoded: unknown;
+    try {
+      decoded = decode(value, special, this);
+    } catch (error) {
+      this.#undecodable(head & KIND, id, x, lead, error);
+      return;
+    }
     switch (head & KIND) {
       case CALL:
-        this.handler?.call(
-          this,
-          id,
-          this.#names[x],
-          decode(value, special, this) as unknown[],
-          lead as number,
-        );
+        this.handler?.call(this, id, this.#names[x], decoded as unknown[], lead as number);
         return;
       case RESULT: {
         this.#busy--;
         const call = this.#pending.get(id);
         if (call === undefined) return; // its caller gave up meanwhile
-        if (x !== CANCELLED) internals.settle(call.future, x, decode(value, special, this));
+        if (x !== CANCELLED) internals.settle(call.future, x, decoded);
         return;
       }
       case CANCEL:
-        this.handler?.cancel(id, decode(value, special, this));
+        this.handler?.cancel(id, decoded);
         return;
       case SETTLE:
-        settleMessage(lead as string, x, decode(value, special, this), this);
+        settleMessage(lead as string, x, decoded, this);
         return;
       case CRASH:
-        this.#crashCause = decode(value, special, this);
+        this.#crashCause = decoded;
         this.#crashKind = x;
         return;
       case NAME:
-        this.#names[id] = value as string;
+        this.#names[id] = decoded as string;
         return;
+    }
+  }
+
+  #undecodable(kind: number, id: number, x: number, lead: unknown, error: unknown): void {
+    const failure = dataCloneError(
+      `cannot receive ${describe(kind, x, kind === CALL ? `${this.#names[x]}()` : "a call")}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+    switch (kind) {
+      case CALL:
+        this.reply(id, false, failure, "a call");
+        return;
+      case RESULT:
+        this.#dispatch(RESULT, id, REJECTED, undefined, failure);
+        return;
+      case CANCEL:
+        this.handler?.cancel(id, failure);
+        return;
+      case SETTLE:
+        settleMessage(lead as string, REJECTED, failure, this);
+        return;
+      case CRASH:
+        this.#crashCause = failure;
+        this.#crashKind = x;
     }
   }
 

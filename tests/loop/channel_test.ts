@@ -3,6 +3,7 @@ import { test, WAIT_MS } from "../bounded.ts";
 import { WorkerCrashedError } from "../../src/errors.ts";
 import { Channel } from "../../src/loop/channel.ts";
 import { Hub } from "../../src/loop/hub.ts";
+import { shareables } from "../../src/future/codec.ts";
 
 const bell = () => ({ buffer: new SharedArrayBuffer(4), offset: 0 });
 
@@ -67,5 +68,34 @@ test("a message the port's serializer fails on (a RangeError for depth) fails th
   );
   channel.close(() => {});
   channel.forsake(); // no worker to say it stopped
+  port2.close();
+});
+
+test("a value the receiver cannot rebuild fails its call with DataCloneError, and the channel goes on", () => {
+  const { port1, port2 } = new MessageChannel();
+  const parentHub = new Hub(bell()), workerHub = new Hub(bell());
+  const { channel, ends } = Channel.open(parentHub, port1, port2, workerHub.bell);
+  const worker = Channel.accept(workerHub, ends);
+  worker.handler = {
+    call: (from, id, _fn, args) => from.reply(id, true, args.length, "echo()"),
+    cancel: () => {},
+  };
+  worker.markReady();
+  // A shared object of a kind no thread knows how to revive.
+  const stranger = new (class Stranger {})();
+  shareables.set(stranger, () => ({ kind: "Stranger", buffer: new SharedArrayBuffer(4) }));
+  const refused = channel.call("echo", [stranger], "echo()", 0);
+  workerHub.pump();
+  assert.throws(
+    () => refused.wait(WAIT_MS),
+    (error) =>
+      error instanceof DOMException && error.name === "DataCloneError" &&
+      /cannot receive echo\(\) arguments: .*no reviver for shared Stranger/.test(error.message),
+  );
+  const next = channel.call("echo", [1, 2], "echo()", 0);
+  workerHub.pump();
+  assert.equal(next.wait(WAIT_MS), 2);
+  channel.close(() => {});
+  channel.forsake();
   port2.close();
 });
