@@ -8,7 +8,7 @@
  *
  *   deno task soak              (SOAK_CALLS=100000 deno task soak for a shorter one)
  */
-import { BackgroundLoop, CancelledError, Future, TimeoutError } from "../mod.ts";
+import { BackgroundLoop, CancelledError, type Future, TimeoutError } from "../mod.ts";
 import type * as Tasks from "./fixtures/tasks.ts";
 
 const CALLS = Number(Deno.env.get("SOAK_CALLS") ?? 1_000_000);

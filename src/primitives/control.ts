@@ -172,7 +172,11 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
 
 /**
  * The background side of a {@linkcode ControlHost}: `call()` returns a
- * future answered when the host thread calls `process()`.
+ * future answered when the host thread calls `process()`. It is used on the
+ * host's thread or its descendants (the calls travel up to the host): if the
+ * way there ends (a worker between them dies) the call fails with
+ * `WorkerCrashedError`; the host thread's own end ends its descendants with
+ * it; a closed host fails them with `LoopClosedError`.
  *
  * @example
  * ```ts

@@ -48,7 +48,10 @@ interface Encoded {
  * for room in a bounded queue. After `close()`, consumers drain what is left
  * and then `get()` fails with `QueueClosedError`; `put()` fails at once. It
  * is async-iterable until closed and drained. Nothing is lost or duplicated
- * with many producers and consumers on many threads.
+ * with many producers and consumers on many threads. A `get` or `put` that
+ * waits on a queue whose every other holder has ended (its worker crashed,
+ * or its loop was closed) fails with `WorkerCrashedError` or
+ * `LoopClosedError`, rather than wait for ever.
  *
  * @example
  * ```ts

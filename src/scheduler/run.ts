@@ -20,7 +20,8 @@ export interface RunOptions {
  * returns its value or throws its error (the same object). It is
  * re-entrant: a task may call `run()` (or a {@linkcode sync} function); that
  * inner run ends before the task goes on, and the outer run's other tasks
- * do not step meanwhile (duet's semantics).
+ * do not step meanwhile (duet's semantics). Runs nest up to 1 000 deep; the
+ * next level throws a `RangeError` saying so.
  *
  * When every task waits, the thread blocks (`Atomics.wait`, no spinning
  * beyond a few µs) until another thread settles something a task waits on,
@@ -51,7 +52,8 @@ export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
 /**
  * Turns an operation function into a blocking function that runs it with
  * {@linkcode run} (duet's `sync`): callable from plain code, and from inside
- * a task.
+ * a task. `this` passes through, so a sync method can be overridden in a
+ * subclass.
  *
  * @example
  * ```ts
