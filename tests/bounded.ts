@@ -70,3 +70,36 @@ export async function within<T>(
     clearTimeout(timer);
   }
 }
+
+/** What a `deno` subprocess did. */
+export interface DenoRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs this `deno` with `args`, killed if it has not ended after `ms`: a
+ * program that hangs fails the test that ran it.
+ */
+export async function runDeno(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+  ms: number = 3 * WAIT_MS,
+): Promise<DenoRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: options.cwd,
+    env: { NO_COLOR: "1", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill(), ms);
+  try {
+    const { code, stdout, stderr } = await child.output();
+    const text = new TextDecoder();
+    return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

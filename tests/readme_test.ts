@@ -5,7 +5,7 @@
  * run as a program there, with `jsr:@tandem/tandem` mapped to this copy.
  */
 import assert from "node:assert/strict";
-import { test, WAIT_MS } from "./bounded.ts";
+import { runDeno, test } from "./bounded.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -32,21 +32,6 @@ async function readmeBlocks(): Promise<Block[]> {
   return blocks;
 }
 
-async function deno(args: string[], cwd: string): Promise<{ code: number; output: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill(), 3 * WAIT_MS);
-  const { code, stdout, stderr } = await child.output();
-  clearTimeout(timer);
-  const text = new TextDecoder();
-  return { code, output: text.decode(stdout) + text.decode(stderr) };
-}
-
 test("every TypeScript block of the README type-checks and runs as written", async () => {
   const blocks = await readmeBlocks();
   assert.ok(blocks.length >= 5, `found ${blocks.length} blocks`);
@@ -59,11 +44,12 @@ test("every TypeScript block of the README type-checks and runs as written", asy
     );
     for (const block of blocks) await Deno.writeTextFile(`${dir}/${block.file}`, block.code);
     const files = blocks.map((block) => block.file);
-    const checked = await deno(["check", `--import-map=${map}`, ...files], dir);
-    assert.equal(checked.code, 0, `deno check:\n${checked.output}`);
+    const checked = await runDeno(["check", `--import-map=${map}`, ...files], { cwd: dir });
+    assert.equal(checked.code, 0, `deno check:\n${checked.stdout}${checked.stderr}`);
     for (const block of blocks.filter((block) => !block.imported)) {
-      const ran = await deno(["run", "--no-check", "-A", `--import-map=${map}`, block.file], dir);
-      assert.equal(ran.code, 0, `${block.file}:\n${block.code}\n---\n${ran.output}`);
+      const args = ["run", "--no-check", "-A", `--import-map=${map}`, block.file];
+      const ran = await runDeno(args, { cwd: dir });
+      assert.equal(ran.code, 0, `${block.file}:\n${block.code}\n---\n${ran.stdout}${ran.stderr}`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -7,6 +7,20 @@ import { shareables } from "../../src/future/codec.ts";
 
 const bell = () => ({ buffer: new SharedArrayBuffer(4), offset: 0 });
 
+/** Both sides of a channel, on this thread; the worker's side answers with `answer`. */
+function connected(answer: (fn: string, args: unknown[]) => unknown) {
+  const { port1, port2 } = new MessageChannel();
+  const parentHub = new Hub(bell()), workerHub = new Hub(bell());
+  const { channel, ends } = Channel.open(parentHub, port1, port2, workerHub.bell);
+  const worker = Channel.accept(workerHub, ends);
+  worker.handler = {
+    call: (from, id, fn, args) => from.reply(id, true, answer(fn, args), fn),
+    cancel: () => {},
+  };
+  worker.markReady();
+  return { channel, worker, parentHub, workerHub, port2 };
+}
+
 test("a blocking wait gives up on a worker that never starts, with WorkerCrashedError", () => {
   const { port1, port2 } = new MessageChannel();
   const { channel } = Channel.open(new Hub(bell()), port1, port2, bell(), 20);
@@ -22,15 +36,9 @@ test("a blocking wait gives up on a worker that never starts, with WorkerCrashed
 });
 
 test("a channel carries calls, their replies, and a close the worker acknowledges", () => {
-  const { port1, port2 } = new MessageChannel();
-  const parentHub = new Hub(bell()), workerHub = new Hub(bell());
-  const { channel, ends } = Channel.open(parentHub, port1, port2, workerHub.bell);
-  const worker = Channel.accept(workerHub, ends);
-  worker.handler = {
-    call: (from, id, fn, args) => from.reply(id, true, `${fn}:${args.join("+")}`, fn),
-    cancel: () => {},
-  };
-  worker.markReady();
+  const { channel, worker, parentHub, workerHub, port2 } = connected((fn, args) =>
+    `${fn}:${args.join("+")}`
+  );
   const first = channel.call("add", [1, 2], "add()", 0);
   const second = channel.call("mul", [3, 4], "mul()", 0);
   workerHub.pump();
@@ -72,15 +80,7 @@ test("a message the port's serializer fails on (a RangeError for depth) fails th
 });
 
 test("a value the receiver cannot rebuild fails its call with DataCloneError, and the channel goes on", () => {
-  const { port1, port2 } = new MessageChannel();
-  const parentHub = new Hub(bell()), workerHub = new Hub(bell());
-  const { channel, ends } = Channel.open(parentHub, port1, port2, workerHub.bell);
-  const worker = Channel.accept(workerHub, ends);
-  worker.handler = {
-    call: (from, id, _fn, args) => from.reply(id, true, args.length, "echo()"),
-    cancel: () => {},
-  };
-  worker.markReady();
+  const { channel, workerHub, port2 } = connected((_fn, args) => args.length);
   // A shared object of a kind no thread knows how to revive.
   const stranger = new (class Stranger {})();
   shareables.set(stranger, () => ({ kind: "Stranger", buffer: new SharedArrayBuffer(4) }));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test, WAIT_MS } from "../bounded.ts";
+import { runDeno, test } from "../bounded.ts";
 import { BackgroundLoop } from "../../mod.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
 
@@ -28,24 +28,13 @@ test("without --unstable-worker-options, start({ permissions }) fails with an er
         `  console.log(String(error));\n` +
         `}\n`,
     );
-    const child = new Deno.Command(Deno.execPath(), {
+    const { code, stdout, stderr } = await runDeno(
       // (tandem can tell that the flag is missing from the command line,
       // which Deno lets a program read only with --allow-all.)
-      args: ["run", "--no-check", "--allow-all", `${dir}/main.ts`],
-      cwd: dir,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => child.kill(), 2 * WAIT_MS);
-    const { code, stdout, stderr } = await child.output();
-    clearTimeout(timer);
-    const out = new TextDecoder().decode(stdout);
-    assert.match(
-      out,
-      /TypeError: .*needs Deno's --unstable-worker-options flag/,
-      new TextDecoder().decode(stderr),
+      ["run", "--no-check", "--allow-all", `${dir}/main.ts`],
+      { cwd: dir },
     );
+    assert.match(stdout, /TypeError: .*needs Deno's --unstable-worker-options flag/, stderr);
     assert.equal(code, 0, "the program went on (Deno would have ended it)");
   } finally {
     await Deno.remove(dir, { recursive: true });

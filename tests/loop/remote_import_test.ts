@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test, WAIT_MS } from "../bounded.ts";
+import { runDeno, test, WAIT_MS } from "../bounded.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -35,23 +35,17 @@ test("a program importing tandem from a server, cache empty, gets its first bloc
         `console.log(loop.call("add", 1, 2).wait(${WAIT_MS}));\n` +
         `await loop.close();\n`,
     );
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
+    const { code, stdout, stderr } = await runDeno(
+      [
         "run",
         "--no-check",
         `--allow-import=127.0.0.1:${server.addr.port}`,
         `--allow-read=${dir}`,
         `${dir}/main.ts`,
       ],
-      env: { DENO_DIR: `${dir}/cache`, NO_COLOR: "1" }, // an empty module cache
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => child.kill(), 2 * WAIT_MS);
-    const { code, stdout, stderr } = await child.output();
-    clearTimeout(timer);
-    const out = new TextDecoder().decode(stdout), err = new TextDecoder().decode(stderr);
-    assert.equal(out.trim(), "3", `exit ${code}; stderr:\n${err}`);
+      { env: { DENO_DIR: `${dir}/cache` } }, // an empty module cache
+    );
+    assert.equal(stdout.trim(), "3", `exit ${code}; stderr:\n${stderr}`);
     assert.equal(code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
