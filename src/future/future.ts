@@ -72,6 +72,13 @@ export interface FutureLink {
   /** `wait()` is about to throw (timeout, stall): a request behind the future may withdraw. */
   gaveUp?(): void;
   /**
+   * A waiter that was handed `value` will not take it (it was cancelled
+   * first): take it back, if it stands for something held (a permit, a queue
+   * item), and return true; false if it cannot be taken back (the waiter
+   * then keeps it). Absent: the value is plain data, and is dropped.
+   */
+  unclaimed?(value: unknown): boolean;
+  /**
    * A callback or a promise now waits for the outcome: the link makes sure
    * this thread's event loop hears of it (a blocking `wait()` pumps by
    * itself, so the link need not pay for that until someone awaits).
@@ -267,7 +274,8 @@ export class Future<T> implements Waitable<T> {
    * throws its failure (`CancelledError` if cancelled). After `timeoutMs` it
    * throws `TimeoutError` and the future stays pending. When nothing outside
    * this thread can settle it, it throws `DeadlockError` at once; when the
-   * thread that could settle it died, `WorkerCrashedError`.
+   * thread that could settle it ended, `WorkerCrashedError` (it crashed) or
+   * `LoopClosedError` (its loop was closed).
    */
   wait(timeoutMs?: number): T {
     if (this.#state >= FULFILLED) return this.#outcome();

@@ -182,9 +182,10 @@ function settleArrived(
 }
 
 /**
- * `route`'s other side is gone: the futures that only it could still settle
- * (no other route to them is alive) fail with its error, whether awaited or
- * blocked on, rather than wait for ever.
+ * `route`'s other side is gone: the futures it could settle and no other
+ * live route leads to fail with its error, whether awaited or blocked on,
+ * rather than wait for ever (even one this thread kept a resolver of: a
+ * waiter is told that the thread it counted on ended).
  */
 export function routeGone(route: Route): void {
   let error: Error | undefined;

@@ -224,45 +224,54 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     const parent = threadId();
     const ids: number[] = [];
     try {
-      for (let i = 0; i < workers; i++) ids.push(directory.allocate());
+      for (let i = 0; i < workers; i++) ids.push(directory.allocate(parent));
+      ids.forEach((id, i) => {
+        const worker = new Worker(HOST_URL, {
+          type: "module",
+          name: workers > 1 ? `${name}#${i}` : name,
+          ...(permissions && { deno: { permissions } }),
+        });
+        core.workers.push(worker);
+        const { port1, port2 } = new MessageChannel();
+        const bell = directory.bell(id);
+        const { channel, ends } = Channel.open(threadHub, port1, port2, bell);
+        core.channels.push(channel);
+        channel.peer = id;
+        // Once it is gone (it died, it stopped after close, or it is given up
+        // on), it is ended for good, and its slot freed: its semaphore
+        // permits come back, and waits on what only it could do end.
+        channel.onGone = () => {
+          worker.terminate();
+          directory.release(id, channel.crashed);
+        };
+        channel.handler = forwardingHandler();
+        worker.onerror = (event) => {
+          event.preventDefault();
+          channel.drain(); // what it sent before it died still counts
+          channel.peerGone(
+            new WorkerCrashedError(`the worker crashed: ${event.message}`),
+            event.error ?? event.message,
+          );
+        };
+        const init: WorkerInit = {
+          ends,
+          directory: directory.buffer,
+          id,
+          parent,
+          bell,
+          module: url?.href,
+          modules: served?.map((m) => m.href),
+          loops: loopsToInherit(),
+        };
+        worker.postMessage(init, [port2]);
+      });
     } catch (error) {
+      // (A Worker the permissions refuse, say: nothing may stay behind.)
+      for (const worker of core.workers) worker.terminate();
+      for (const channel of core.channels) channel.forsake();
       for (const id of ids) directory.release(id, false);
       throw error;
     }
-    ids.forEach((id, i) => {
-      const worker = new Worker(HOST_URL, {
-        type: "module",
-        name: workers > 1 ? `${name}#${i}` : name,
-        ...(permissions && { deno: { permissions } }),
-      });
-      const { port1, port2 } = new MessageChannel();
-      const bell = directory.bell(id);
-      const { channel, ends } = Channel.open(threadHub, port1, port2, bell);
-      channel.peer = id;
-      // Its slot is freed when it has ended (its semaphore permits come back).
-      channel.onGone = () => directory.release(id, channel.crashed);
-      channel.handler = forwardingHandler();
-      worker.onerror = (event) => {
-        event.preventDefault();
-        channel.peerGone(
-          new WorkerCrashedError(`the worker crashed: ${event.message}`),
-          event.error ?? event.message,
-        );
-      };
-      const init: WorkerInit = {
-        ends,
-        directory: directory.buffer,
-        id,
-        parent,
-        bell,
-        module: url?.href,
-        modules: served?.map((m) => m.href),
-        loops: loopsToInherit(),
-      };
-      worker.postMessage(init, [port2]);
-      core.channels.push(channel);
-      core.workers.push(worker);
-    });
     const loop = new BackgroundLoop<M>(core, {});
     if (options.name !== undefined) registerLoop(options.name, loop as BackgroundLoop);
     return loop;
@@ -464,29 +473,24 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     core.closing = future;
     let graceEnd = Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let running = core.workers.length;
+    let running = core.channels.length;
+    // The grace is over: the workers still running are given up on (each
+    // channel's `onGone` terminates its worker), which ends their closes.
     const terminate = (): void => {
-      if (running === 0) return;
-      running = 0;
-      clearTimeout(timer);
       for (const channel of core.channels) channel.forsake();
-      for (const worker of core.workers) worker.terminate();
-      resolve();
     };
     const stop = (): void => {
       graceEnd = performance.now() + CLOSE_GRACE_MS;
       // (Unref'd: a program may end meanwhile; the grace only bounds a close.)
       timer = setTimeout(terminate, CLOSE_GRACE_MS);
       Deno.unrefTimer(timer as unknown as number);
-      core.channels.forEach((channel, i) =>
+      for (const channel of core.channels) {
         channel.close(() => {
-          core.workers[i].terminate();
-          if (--running === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-        })
-      );
+          if (--running > 0) return;
+          clearTimeout(timer);
+          resolve();
+        });
+      }
     };
     internals.setLink(future as Future<unknown>, {
       blocker: hub(),

@@ -42,7 +42,7 @@ import { createRing, Ring, type RingBuffer } from "./ring.ts";
  * is encoded, see `codec.ts`), `id`, `x`, a `lead` (CALL and SETTLE only) and
  * a `value`:
  */
-const CALL = 0; // id: the call; x: the function's name number; lead: timeoutMs; value: args
+const CALL = 0; // id: the call; x: the function's name number; lead: its Timeout (0: none); value: args
 const RESULT = 1; // id: the call; x: FULFILLED, REJECTED, or CANCELLED (ended after the caller gave up); value: the outcome
 const CANCEL = 2; // id: the call; value: the reason
 const SETTLE = 3; // x: the state; lead: the shared future's id; value: the outcome
@@ -90,7 +90,8 @@ const PORT_WAIT_MS = 1_000;
 
 /** What serves calls on the worker side. */
 export interface CallHandler {
-  call(channel: Channel, id: number, fn: string, args: unknown[], timeoutMs: number): void;
+  /** `timeout`: the call's, if it has one (0: none). */
+  call(channel: Channel, id: number, fn: string, args: unknown[], timeout: Timeout | 0): void;
   cancel(id: number, reason: unknown): void;
 }
 
@@ -116,6 +117,8 @@ export class Channel implements Pumped, Route {
    * the worker until it ends), so pools route by this, not by `#pending`.
    */
   #busy = 0;
+  /** `markStopped()` waits for the backlog to be written first. */
+  #stopWhenFlushed = false;
   /** Set by `close()` until the peer stopped: it is then called, once. */
   #closing: (() => void) | undefined = undefined;
   #gone: Error | undefined = undefined;
@@ -188,9 +191,12 @@ export class Channel implements Pumped, Route {
     return this.#hub;
   }
 
-  /** Calls the peer is still busy with (see `#busy`), and a close not yet acknowledged. */
+  /**
+   * What this side still waits for: calls the peer is busy with (see
+   * `#busy`), a close not yet acknowledged, room for a backlog to send.
+   */
   get waiting(): number {
-    return this.#closing === undefined ? this.#busy : this.#busy + 1;
+    return this.#busy + (this.#closing === undefined ? 0 : 1) + (this.#outbox.length > 0 ? 1 : 0);
   }
 
   /**
@@ -247,6 +253,7 @@ export class Channel implements Pumped, Route {
 
   /** The worker says it is serving. */
   markReady(): void {
+    if ((this.#out.mark & STATE) !== STARTING) return; // (it stopped or died meanwhile)
     this.#setState(READY);
     this.#ringPeer();
   }
@@ -270,6 +277,12 @@ export class Channel implements Pumped, Route {
    */
   markStopped(): void {
     if ((this.#out.mark & STATE) >= DEAD) return;
+    // The parent stops reading at the mark: what waits to enter the ring
+    // goes first (the mark is set when `#flush` empties it).
+    if (this.#outbox.length > 0) {
+      this.#stopWhenFlushed = true;
+      return;
+    }
     this.#setState(CLOSED);
     this.#ringPeer();
     this.peerGone(new LoopClosedError("the loop this thread belongs to was closed"));
@@ -295,7 +308,10 @@ export class Channel implements Pumped, Route {
     this.#nextId = (id + 1) >>> 0 || 1; // ids cross as 32 bits
     const ticket = this.#hub.ticket();
     try {
-      this.#post(CALL, id, this.#nameNumber(fn), timeoutMs, args, label);
+      const timeout: Timeout | 0 = timeoutMs > 0 && timeoutMs < Infinity
+        ? [timeoutMs, epochNow() + timeoutMs]
+        : 0;
+      this.#post(CALL, id, this.#nameNumber(fn), timeout, args, label);
     } catch (error) {
       return Future.reject(error);
     }
@@ -433,6 +449,10 @@ export class Channel implements Pumped, Route {
     const mark = this.#out.mark, full = outbox.length > 0 ? FULL : 0;
     if ((mark & FULL) !== full) this.#out.setMark((mark & STATE) | full);
     this.#ringPeer();
+    if (full === 0 && this.#stopWhenFlushed) {
+      this.#stopWhenFlushed = false;
+      this.markStopped();
+    }
   }
 
   #ringPeer(): void {
@@ -515,10 +535,10 @@ export class Channel implements Pumped, Route {
     }
     switch (head & KIND) {
       case CALL:
-        this.handler?.call(this, id, this.#names[x], decoded as unknown[], lead as number);
+        this.handler?.call(this, id, this.#names[x], decoded as unknown[], lead as Timeout | 0);
         return;
       case RESULT: {
-        this.#busy--;
+        if (this.#busy > 0) this.#busy--; // (none once the peer is gone: see peerGone)
         const call = this.#pending.get(id);
         if (call === undefined) return; // its caller gave up meanwhile
         if (x !== CANCELLED) internals.settle(call.future, x, decoded);
@@ -634,14 +654,35 @@ export class Channel implements Pumped, Route {
     stopped();
   }
 
-  /** After `close()`: stops waiting for the worker (it is being terminated). */
+  /**
+   * Gives up on the peer (it is being terminated): what it sent so far is
+   * handled, then the channel is forgotten as after a close.
+   */
   forsake(): void {
+    if (!this.#hub.channels.has(this)) return; // forgotten already
+    this.drain();
+    this.#closing ??= () => {};
     this.#stopped();
   }
 
   forget(id: number): void {
     this.#pending.delete(id);
   }
+}
+
+/**
+ * A call's timeout as it crosses: its length in ms, and when it passes (an
+ * {@linkcode epochNow} time), so that a call that waited in the worker past
+ * it never starts.
+ */
+export type Timeout = [ms: number, deadline: number];
+
+/**
+ * Now, on a clock all threads share (each thread's `performance.now()`
+ * starts at its own origin): a call's deadline crosses as such a time.
+ */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** `text` without terminal colour codes (Deno's loader colours some of its messages). */

@@ -9,8 +9,9 @@
  * Slots are reused: a thread's slot is freed when it ends, so a process may
  * start any number of threads over its life, {@linkcode SLOTS} at a time
  * (`BackgroundLoop.start()` fails clearly past that). A thread id names one
- * thread for ever: its slot, and a generation that changes at every reuse,
- * so a record of an ended thread never speaks for the next one in its slot.
+ * thread: its slot, and a generation that changes at every reuse (it wraps
+ * after two million thread starts), so a record of an ended thread does not
+ * speak for the next ones in its slot.
  *
  * @module
  */
@@ -33,8 +34,14 @@ const IDS = 2;
  * closed), minus its id if it crashed.
  */
 const ENDED = IDS + SLOTS;
+/**
+ * Per slot: the id of the thread that started its thread (0: none). A
+ * thread's end ends the workers it started (Deno terminates them with it),
+ * and so releases them too.
+ */
+const PARENTS = ENDED + SLOTS;
 /** Per slot: the doorbell. */
-const BELLS = ENDED + SLOTS;
+const BELLS = PARENTS + SLOTS;
 const WORDS = BELLS + SLOTS;
 
 /** Where a thread's doorbell word is. */
@@ -59,14 +66,20 @@ export class Directory {
     return new Directory(new SharedArrayBuffer(WORDS * Int32Array.BYTES_PER_ELEMENT));
   }
 
-  /** A new thread's id, in a free slot; a clear error when every slot is taken. */
-  allocate(): number {
+  /**
+   * A new thread's id, in a free slot, for a thread that `parent` starts (0:
+   * none); a clear error when every slot is taken.
+   */
+  allocate(parent: number): number {
     const words = this.words;
     for (let slot = 0; slot < SLOTS; slot++) {
       if (Atomics.load(words, IDS + slot) !== 0) continue;
-      const generation = (Atomics.add(words, GENERATION, 1) % (GENERATIONS - 1)) + 1;
+      const generation = ((Atomics.add(words, GENERATION, 1) >>> 0) % (GENERATIONS - 1)) + 1;
       const id = generation * SLOTS + slot;
-      if (Atomics.compareExchange(words, IDS + slot, 0, id) === 0) return id;
+      if (Atomics.compareExchange(words, IDS + slot, 0, id) === 0) {
+        Atomics.store(words, PARENTS + slot, parent);
+        return id;
+      }
     }
     throw new RangeError(
       `tandem: ${SLOTS} threads are alive, the most it can give a doorbell at once: close ` +
@@ -96,25 +109,45 @@ export class Directory {
     return ended === id ? "closed" : ended === -id ? "crashed" : "ended";
   }
 
+  /** How many threads live now. */
+  get live(): number {
+    let count = 0;
+    for (let slot = 0; slot < SLOTS; slot++) {
+      if (Atomics.load(this.words, IDS + slot) !== 0) count++;
+    }
+    return count;
+  }
+
   /** How many threads ended so far (it changes at every end). */
   get ends(): number {
     return Atomics.load(this.words, ENDS);
   }
 
   /**
-   * Thread `id` ended: its slot is freed, and every live thread is rung, so
-   * that waits on something only it could have done look again.
+   * Thread `id` ended, and the workers it started (and theirs) with it:
+   * their slots are freed, and every live thread is rung, so that waits on
+   * something only they could have done look again.
    */
   release(id: number, crashed: boolean): void {
-    const slot = id & SLOT_MASK;
-    if (!this.alive(id)) return;
-    Atomics.store(this.words, ENDED + slot, crashed ? -id : id);
-    if (Atomics.compareExchange(this.words, IDS + slot, id, 0) !== id) return;
+    if (!this.#free(id, crashed)) return;
     Atomics.add(this.words, ENDS, 1);
     for (let other = 0; other < SLOTS; other++) {
       const live = Atomics.load(this.words, IDS + other);
       if (live !== 0) this.ring(live);
     }
+  }
+
+  #free(id: number, crashed: boolean): boolean {
+    const words = this.words, slot = id & SLOT_MASK;
+    if (!this.alive(id)) return false;
+    Atomics.store(words, ENDED + slot, crashed ? -id : id);
+    if (Atomics.compareExchange(words, IDS + slot, id, 0) !== id) return false;
+    for (let child = 0; child < SLOTS; child++) {
+      if (Atomics.load(words, PARENTS + child) === id) {
+        this.#free(Atomics.load(words, IDS + child), crashed);
+      }
+    }
+    return true;
   }
 }
 
@@ -128,7 +161,7 @@ export function threads(): Directory {
 
 /** This thread's id (the first thread takes one on first use; workers are given theirs). */
 export function threadId(): number {
-  return ownId ??= threads().allocate();
+  return ownId ??= threads().allocate(0);
 }
 
 /** The slot of thread `id` (0 .. SLOTS - 1), for per-slot bit sets. */

@@ -11,7 +11,7 @@
 
 import { LoopNotFoundError } from "../errors.ts";
 import { FULFILLED, type Future, internals } from "../future/future.ts";
-import type { CallHandler, Channel } from "./channel.ts";
+import { type CallHandler, type Channel, epochNow } from "./channel.ts";
 
 /** Marks a forwarded call's function reference: `\0up:<kind>\0<target>\0<rest>`. */
 const UP = "\u0000up:";
@@ -60,7 +60,7 @@ export function callUp(
 export function forwardingHandler(): CallHandler {
   const running = new Map<number, Future<unknown>>();
   return {
-    call(channel, id, fn, args, timeoutMs) {
+    call(channel, id, fn, args, timeout) {
       let future: Future<unknown>;
       try {
         if (!fn.startsWith(UP)) {
@@ -71,6 +71,8 @@ export function forwardingHandler(): CallHandler {
         const [kind, target, rest] = fn.slice(UP.length).split("\u0000");
         const forward = forwarders.get(kind);
         if (forward === undefined) throw new TypeError(`no forwarder for ${kind} calls`);
+        // (What is left of the caller's timeout goes on with it; 0: none.)
+        const timeoutMs = timeout === 0 ? 0 : Math.max(1, timeout[1] - epochNow());
         future = forward(target, rest, args, timeoutMs);
       } catch (error) {
         channel.reply(id, false, error, "a forwarded call");

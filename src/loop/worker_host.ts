@@ -22,7 +22,7 @@ import { LoopClosedError, TimeoutError, WorkerCrashedError } from "../errors.ts"
 import { Future } from "../future/future.ts";
 import { CallContext, runAsCall } from "./current_signal.ts";
 import { BoundedCache } from "./bounded_cache.ts";
-import { Channel, type ChannelEnds, plainText } from "./channel.ts";
+import { Channel, type ChannelEnds, epochNow, plainText, type Timeout } from "./channel.ts";
 import { IdTable } from "./id_table.ts";
 import { Hub, installHub } from "./hub.ts";
 import { type Bell, joinDirectory } from "./threads.ts";
@@ -64,7 +64,7 @@ interface ModuleEntry {
   error?: unknown;
   loading: Promise<void>;
 }
-type QueuedCall = [Channel, number, string, unknown[], number];
+type QueuedCall = [Channel, number, string, unknown[], Timeout | 0];
 
 const modules = new Map<string, ModuleEntry>();
 const running = new IdTable<CallContext>();
@@ -166,15 +166,28 @@ function loadError(url: string, cause: unknown): WorkerCrashedError {
  * cancel may be right behind it in the ring). Calls never nest: one that
  * arrives while a served function blocks in `wait()` waits its turn.
  */
-function serve(from: Channel, id: number, ref: string, args: unknown[], timeoutMs: number): void {
+function serve(
+  from: Channel,
+  id: number,
+  ref: string,
+  args: unknown[],
+  timeout: Timeout | 0,
+): void {
   if (stopped) return;
-  queued.push([from, id, ref, args, timeoutMs]);
+  queued.push([from, id, ref, args, timeout]);
   // Blocked inside a served function or a callback: wake up afterwards to
   // start it (a served function that returns goes on with the queue itself).
   if (hub.nested) hub.ring();
 }
 
-function start(from: Channel, id: number, ref: string, args: unknown[], timeoutMs: number): void {
+/** Starts a call, unless its timeout passed while it waited. */
+function start(
+  from: Channel,
+  id: number,
+  ref: string,
+  args: unknown[],
+  timeout: Timeout | 0,
+): void {
   let parsed: ParsedRef;
   try {
     parsed = parsedRefs.get(ref, parseRef);
@@ -183,6 +196,12 @@ function start(from: Channel, id: number, ref: string, args: unknown[], timeoutM
     return;
   }
   const { url, name, label } = parsed;
+  if (timeout !== 0 && epochNow() >= timeout[1]) {
+    // It waited past its timeout (its caller may not have said so yet, if its
+    // thread was busy): it never starts, and fails as its caller's would.
+    from.reply(id, false, new TimeoutError(`${label} timed out after ${timeout[0]} ms`), label);
+    return;
+  }
   const entry = load(url);
   if (entry.namespace === undefined && entry.error === undefined) {
     const context = new CallContext(id, label);
@@ -191,7 +210,7 @@ function start(from: Channel, id: number, ref: string, args: unknown[], timeoutM
     entry.loading.then(() => {
       inFlight--;
       running.delete(id);
-      if (!context.cancelled) invoke(from, context, url, name, args, timeoutMs, entry);
+      if (!context.cancelled) invoke(from, context, url, name, args, timeout, entry);
       else {
         from.replyEnded(id);
         settledAsync();
@@ -199,7 +218,7 @@ function start(from: Channel, id: number, ref: string, args: unknown[], timeoutM
     });
     return;
   }
-  invoke(from, new CallContext(id, label), url, name, args, timeoutMs, entry);
+  invoke(from, new CallContext(id, label), url, name, args, timeout, entry);
 }
 
 function invoke(
@@ -208,7 +227,7 @@ function invoke(
   url: string,
   name: string,
   args: unknown[],
-  timeoutMs: number,
+  timeout: Timeout | 0,
   entry: ModuleEntry,
 ): void {
   let result: unknown;
@@ -231,10 +250,10 @@ function invoke(
     return;
   }
   inFlight++;
-  if (timeoutMs > 0 && timeoutMs < Infinity) {
+  if (timeout !== 0) {
     context.timer = setTimeout(
-      () => context.cancel(new TimeoutError(`${context.label} timed out after ${timeoutMs} ms`)),
-      timeoutMs,
+      () => context.cancel(new TimeoutError(`${context.label} timed out after ${timeout[0]} ms`)),
+      Math.max(0, timeout[1] - epochNow()),
     );
   }
   (result as PromiseLike<unknown>).then(
@@ -257,19 +276,25 @@ function finish(from: Channel, context: CallContext, ok: boolean, value: unknown
   if (context.timer !== undefined) clearTimeout(context.timer);
   if (!context.cancelled) from.reply(context.id, ok, value, context.label);
   else from.replyEnded(context.id);
+  if (stopped) stoppedIfIdle();
 }
 
 /** The last async call finished: wake up once more to enter the hot wait (or say we stopped). */
 function settledAsync(): void {
   if (inFlight > 0) return;
-  if (stopped) channel?.markStopped();
+  if (stopped) stoppedIfIdle();
   else hub.ring();
+}
+
+/** After `stop()`: once no call runs any more (sync or async), say so to the parent. */
+function stoppedIfIdle(): void {
+  if (inFlight === 0 && running.size === 0) channel?.markStopped();
 }
 
 function runQueued(): void {
   while (queued.length > 0 && !hub.nested && !stopped) {
-    const [from, id, ref, args, timeoutMs] = queued.shift()!;
-    start(from, id, ref, args, timeoutMs);
+    const [from, id, ref, args, timeout] = queued.shift()!;
+    start(from, id, ref, args, timeout);
     // What arrived while it ran (the cancel of a queued call, say) is
     // handled before the next one starts.
     if (queued.length > 0) hub.drainAll();
@@ -281,7 +306,11 @@ class ServingHub extends Hub {
   #busySince = 0;
 
   protected override idle(ticket: number): void {
-    if (stopped) return;
+    if (stopped) {
+      // Stopping: what its last calls wait for still has to arrive.
+      if (this.waiting() > 0) this.armAt(ticket);
+      return;
+    }
     runQueued();
     if (this.#busySince === 0) this.#busySince = performance.now();
     let served = 0;
@@ -338,7 +367,7 @@ function stop(): void {
     context.cancel(new LoopClosedError("the loop was closed"));
   }
   hub.stop();
-  settledAsync();
+  stoppedIfIdle();
 }
 
 const handler = {

@@ -19,8 +19,10 @@ const WORDS = AVAILABLE + 1;
  * `acquire()` returns a future of a `Disposable` permit (`using permit =
  * await sem.acquire()`, or `.wait()`, or `yield*`). The permits of a thread
  * that ends (a crashed or closed worker) come back by themselves (for up to
- * 64 holding threads at once). Blocking on one whose permits only this
- * thread holds throws `DeadlockError`.
+ * 64 holding threads at once). Blocking on one that never left this thread
+ * throws `DeadlockError`; on one whose every other holder ended,
+ * `WorkerCrashedError` or `LoopClosedError` (only this thread could give a
+ * permit back).
  *
  * @example
  * ```ts
@@ -73,7 +75,10 @@ export class Semaphore {
       const permit = this.#tryAcquire();
       if (permit !== undefined) return Future.resolve(permit);
     }
-    const future = this.#core.addWaiter<Disposable>("Semaphore.acquire()");
+    const future = this.#core.addWaiter<Disposable>("Semaphore.acquire()", (permit) => {
+      permit[Symbol.dispose](); // to the next waiter
+      return true;
+    });
     this.#waiters.push(future);
     future.onDone(() => {
       const at = this.#waiters.indexOf(future);

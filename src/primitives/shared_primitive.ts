@@ -107,16 +107,11 @@ export class SharedCore implements Pumped {
     const words = this.words;
     this.lock();
     try {
+      if (make) this.sweep();
       let free = -1;
       for (let at = HOLDERS; at < FIRST_WORD; at += 2) {
-        const holder = words[at];
-        if (holder === id) return at;
-        if (!make || free >= 0) continue;
-        if (holder === 0) free = at;
-        else if (!threads().alive(holder)) {
-          this.#sweep(at);
-          free = at;
-        }
+        if (words[at] === id) return at;
+        if (free < 0 && words[at] === 0) free = at;
       }
       if (!make) return -1;
       if (free < 0) {
@@ -133,16 +128,13 @@ export class SharedCore implements Pumped {
 
   /** Sweeps the records of ended holders (their counts go to `ended`). Under the lock. */
   sweep(): void {
-    const words = this.words;
+    const words = this.words, directory = threads();
     for (let at = HOLDERS; at < FIRST_WORD; at += 2) {
-      if (words[at] !== 0 && !threads().alive(words[at])) this.#sweep(at);
+      if (words[at] === 0 || directory.alive(words[at])) continue;
+      const count = words[at + 1];
+      words[at] = words[at + 1] = 0;
+      if (count !== 0) this.ended?.(words, count);
     }
-  }
-
-  #sweep(at: number): void {
-    const count = this.words[at + 1];
-    this.words[at] = this.words[at + 1] = 0;
-    if (count !== 0) this.ended?.(this.words, count);
   }
 
   /**
@@ -238,8 +230,12 @@ export class SharedCore implements Pumped {
     return this.#waiters.length;
   }
 
-  /** A new local waiter; `poll()` runs once at once, after the thread is marked interested. */
-  addWaiter<T>(describe: string): Future<T> {
+  /**
+   * A new local waiter; `poll()` runs once at once, after the thread is
+   * marked interested. `unclaimed`: takes back what a waiter was handed and
+   * did not take (see `FutureLink.unclaimed`).
+   */
+  addWaiter<T>(describe: string, unclaimed?: (value: T) => boolean): Future<T> {
     const thread = hub();
     const ticket = thread.ticket(); // before the check: a ring after it is not missed
     const future = new Future<T>();
@@ -250,6 +246,7 @@ export class SharedCore implements Pumped {
       gaveUp: () => future.cancel(),
       // A blocking wait ends when only this thread could change the object.
       stalled: () => this.alone(describe),
+      unclaimed: unclaimed as ((value: unknown) => boolean) | undefined,
     });
     this.#waiters.push(future as Future<unknown>);
     future.onDone(() => this.#forget(future as Future<unknown>));

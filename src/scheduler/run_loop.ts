@@ -16,8 +16,11 @@
  *    cancelled (a `Task` is not: it belongs to its scope) and the error is
  *    thrown at its `yield*`, so `finally` blocks run and may `yield*` again
  *    to clean up. A task whose wait ended but that has not resumed yet gets
- *    the cancellation instead of the outcome (the cancel came first; what it
- *    was handed, such as a `Limiter` slot, is given back by its `finally`).
+ *    the cancellation instead of the outcome (the cancel came first), and
+ *    what it was handed goes back: a `Semaphore` permit or a `Queue` item to
+ *    where it came from, a `Limiter` slot to the next waiter. Only what
+ *    cannot be undone (a `Queue` put that is done) is kept: the task then
+ *    resumes with it, and the cancel waits for its next wait.
  *    A deadline that passes during a cleanup is delivered too, so a cleanup
  *    cannot outlive its deadline. A task cancelled before its first step
  *    never runs.
@@ -142,10 +145,11 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
    */
   cancels: Error[] | undefined = undefined;
   /**
-   * READY with the outcome of its wait (or at a yield point) in `input`, not
-   * stepped since: a cancellation now replaces that outcome (guarantee 3).
+   * What it was resumed from (a future whose outcome is in `input`, or a
+   * yield point) while READY and not stepped since: a cancellation now
+   * replaces that outcome (guarantee 3).
    */
-  resumed = false;
+  resumedBy: Future<unknown> | typeof YIELD_POINT | undefined = undefined;
   /** The scope the task was spawned in (none for a run's main task). */
   home: TaskScope | undefined = undefined;
   resumer: ((future: Future<unknown>) => void) | undefined = undefined;
@@ -377,9 +381,9 @@ export class Scheduler implements ClockListener {
   /** Delivers a cancellation (guarantee 3); `cancelWait: false` leaves the awaited future alone. */
   interrupt(fiber: Fiber, error: Error, cancelWait = true): void {
     if (fiber.phase === DONE || fiber.delivered === error || fiber.interrupt === error) return;
-    if (fiber.phase === READY && fiber.resumed) {
+    if (fiber.phase === READY && fiber.resumedBy !== undefined && this.#giveBack(fiber)) {
       // Its wait ended, but it has not seen the outcome: the cancel came first.
-      fiber.resumed = false;
+      fiber.resumedBy = undefined;
       this.#deliver(fiber, error);
       return;
     }
@@ -393,6 +397,19 @@ export class Scheduler implements ClockListener {
     this.#deliver(fiber, error);
     this.#enqueue(fiber);
     if (cancelWait && !(waited instanceof Fiber)) waited.cancel(error);
+  }
+
+  /**
+   * A cancel comes before the outcome the task was resumed with: gives a
+   * value it was handed back to where it came from (a permit, a queue item),
+   * if it can be; false if it cannot (a queue put that is done), and the task
+   * then takes it, the cancel waiting for its next wait.
+   */
+  #giveBack(fiber: Fiber): boolean {
+    const from = fiber.resumedBy;
+    if (from === YIELD_POINT || fiber.throwing) return true;
+    const unclaimed = internals.link(from!)?.unclaimed;
+    return unclaimed === undefined || unclaimed(fiber.input);
   }
 
   /** The task will be resumed by throwing `error` (guarantees 3 and 4). */
@@ -425,7 +442,7 @@ export class Scheduler implements ClockListener {
     const outcome = internals.outcome(future)!;
     fiber.throwing = outcome.state !== FULFILLED;
     fiber.input = outcome.value;
-    fiber.resumed = true;
+    fiber.resumedBy = future;
     this.#enqueue(fiber);
   }
 
@@ -462,7 +479,7 @@ export class Scheduler implements ClockListener {
     const previous = current;
     current = fiber;
     fiber.phase = RUNNING;
-    fiber.resumed = false;
+    fiber.resumedBy = undefined;
     try {
       let iterator = fiber.iterator ?? this.#begin(fiber);
       while (iterator !== undefined) {
@@ -543,7 +560,7 @@ export class Scheduler implements ClockListener {
       }
       fiber.throwing = false;
       fiber.input = undefined;
-      fiber.resumed = true;
+      fiber.resumedBy = YIELD_POINT;
       this.#enqueue(fiber);
       return undefined;
     }
@@ -718,7 +735,7 @@ export class Scheduler implements ClockListener {
     const now = performance.now();
     if (due === Infinity || now - this.#lastStallCheck >= STALL_CHECK_MS) {
       this.#lastStallCheck = now;
-      const { delivered, linked } = this.#deliverStalls();
+      const { delivered, linked } = this.#deliverStalls(due === Infinity);
       if (delivered) return;
       if (due === Infinity && !linked) {
         this.#deadlock(next === undefined ? undefined : next.due);
@@ -735,14 +752,19 @@ export class Scheduler implements ClockListener {
     else h.rest(ticket, ms);
   }
 
-  /** Fails the waits whose other thread is gone; tells whether any wait is linked. */
-  #deliverStalls(): { delivered: boolean; linked: boolean } {
+  /**
+   * Fails the waits whose other thread is gone; tells whether any wait is
+   * linked. A wait only this thread could end (a `DeadlockError`) fails only
+   * when nothing else can happen (`all`): while a timer is due, a task it
+   * wakes may still end it.
+   */
+  #deliverStalls(all: boolean): { delivered: boolean; linked: boolean } {
     let delivered = false;
     let linked = false;
     for (const fiber of this.#linked) {
       const link: FutureLink = internals.link(fiber.waitingOn!)!;
       const stalled = link.stalled();
-      if (stalled === undefined) linked = true;
+      if (stalled === undefined || (!all && stalled instanceof DeadlockError)) linked = true;
       else {
         this.interrupt(fiber, stalled, false);
         link.gaveUp?.();

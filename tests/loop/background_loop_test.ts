@@ -225,20 +225,29 @@ test("a loop serves its module's exports only: other modules, and data: code, ar
 
 test("a timeout fails the call with TimeoutError and fires the worker's signal", async () => {
   using loop = start({ timeoutMs: 10_000 });
-  const reported = Future.withResolvers<string>();
-  const started = Future.withResolvers<true>();
-  const call = loop.with({ timeoutMs: 20 }).call(
-    "waitForCancel",
-    reported.resolve,
-    started.resolve,
-  );
-  // The call's timer cannot fire while this thread blocks: the call starts
-  // before it times out, however slowly the worker starts.
-  started.future.wait(WAIT_MS);
-  const error = await rejection(call) as TimeoutError;
-  assert.ok(error instanceof TimeoutError);
-  assert.match(error.message, /waitForCancel\(\) timed out after 20 ms/);
-  assert.match(await reported.future, /^TimeoutError: waitForCancel\(\) timed out/);
+  // A call whose timeout passes before the worker gets to it never runs (by
+  // design): with a worker slower than that, the timeout doubles.
+  for (let ms = 50;; ms *= 2) {
+    const reported = Future.withResolvers<string>();
+    const started = Future.withResolvers<true>();
+    const call = loop.with({ timeoutMs: ms }).call(
+      "waitForCancel",
+      reported.resolve,
+      started.resolve,
+    );
+    const error = await rejection(call) as TimeoutError;
+    assert.ok(error instanceof TimeoutError);
+    assert.match(error.message, new RegExp(`waitForCancel\\(\\) timed out after ${ms} ms`));
+    // Calls run in order: once this one is answered, the worker has started
+    // or refused the first, and said so.
+    loop.api.add(0, 0).wait(WAIT_MS);
+    if (started.future.state === "fulfilled") {
+      assert.match(await reported.future, /^TimeoutError: waitForCancel\(\) timed out/);
+      break;
+    }
+    assert.equal(reported.future.state, "pending", "a call that never started reported nothing");
+    assert.ok(ms < WAIT_MS, "the worker never started a call in time");
+  }
   assert.equal(loop.api.add(1, 1).wait(WAIT_MS), 2);
 });
 
@@ -292,6 +301,24 @@ test("a call cancelled or timed out while queued behind a busy worker never runs
   assert.equal(timedOutRan.isSet, false, "the timed-out call ran");
 });
 
+test("a call whose timeout passed while it was queued never runs, even if its caller was too busy to say so", async () => {
+  using loop = start();
+  const release = new Event();
+  const started = Future.withResolvers<true>();
+  const busy = loop.api.blockUntil(release, started.resolve);
+  started.future.wait(WAIT_MS);
+  const ran = new Event();
+  const late = loop.with({ timeoutMs: 50 }).api.markRan(ran);
+  // This thread computes past the deadline: its timer cannot fire meanwhile.
+  const past = performance.now() + 60;
+  while (performance.now() < past) { /* busy */ }
+  release.set();
+  assert.equal(busy.wait(WAIT_MS), "tasks.ts");
+  assert.ok(await rejection(late) instanceof TimeoutError);
+  assert.equal(loop.api.add(1, 1).wait(WAIT_MS), 2);
+  assert.equal(ran.isSet, false, "the late call ran");
+});
+
 test("a served sync function may block on a future that its caller settles", async () => {
   using loop = start();
   loop.api.add(0, 0).wait(WAIT_MS); // warm: the call then runs inside the drain that brings it
@@ -332,9 +359,10 @@ test("a pool routes by the work its workers really do: a call given up on still 
   using pool = start({ workers: 2, name: "pool" });
   const release = new Event();
   const started = Future.withResolvers<true>();
-  const stuck = pool.with({ timeoutMs: 1 }).api.blockUntil(release, started.resolve);
+  const stuck = pool.api.blockUntil(release, started.resolve);
   started.future.wait(WAIT_MS);
-  assert.ok(await rejection(stuck) instanceof TimeoutError); // given up on, still running
+  stuck.cancel(); // given up on; it blocks on, deaf to its signal
+  assert.ok(await rejection(stuck) instanceof CancelledError);
   try {
     const names = new Set<string>();
     for (let i = 0; i < 10; i++) names.add(await within(pool.api.whoami(), `call ${i}`));

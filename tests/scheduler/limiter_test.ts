@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "../bounded.ts";
-import { Limiter, run, scope, sleep, VirtualClock } from "../../mod.ts";
+import { Limiter, Queue, run, scope, Semaphore, sleep, VirtualClock } from "../../mod.ts";
 
 test("a Limiter hands out slots in FIFO order and takes them back on dispose", () => {
   const limiter = new Limiter(1);
@@ -113,4 +113,33 @@ test("capacity may change while slots are held", () => {
     }), { clock });
   assert.equal(most, 4);
   assert.equal(limiter.held, 0);
+});
+
+test("a task cancelled after it was handed a permit or a queue item gives it back", () => {
+  const sem = new Semaphore(1);
+  const queue = new Queue<number>();
+  const permit = sem.acquire().wait(0); // this thread holds the only permit at once
+  const got: unknown[] = [];
+  run(() =>
+    scope(function* (s) {
+      const waiter = s.spawn(function* () {
+        using _permit = yield* sem.acquire();
+        got.push("permit");
+      });
+      const getter = s.spawn(function* () {
+        got.push(yield* queue.get());
+      });
+      yield* sleep(0); // both wait
+      permit[Symbol.dispose](); // the waiter is handed the permit...
+      queue.put(42); // ...and the getter the item...
+      waiter.cancel(); // ...and both are cancelled before they run
+      getter.cancel();
+      yield* sleep(0);
+      assert.equal(waiter.state, "cancelled");
+      assert.equal(getter.state, "cancelled");
+    })
+  );
+  assert.deepEqual(got, []);
+  assert.equal(sem.available, 1, "the permit came back");
+  assert.equal(queue.get().wait(0), 42, "the item came back");
 });

@@ -4,6 +4,7 @@ import {
   BackgroundLoop,
   CancelledError,
   DeadlockError,
+  Event,
   Future,
   type Operation,
   pmap,
@@ -478,4 +479,19 @@ test(`run() nests ${MAX_RUN_DEPTH} levels deep, and says so past that`, () => {
     run(() => Future.resolve("the thread is usable afterwards")),
     "the thread is usable afterwards",
   );
+});
+
+test("a blocking run waits out a timer that will end a wait only this thread can end", () => {
+  const event = new Event(); // never leaves this thread: only a task here can set it
+  const value = run(() =>
+    scope(function* (s) {
+      s.spawn(function* () {
+        yield* sleep(1_100); // past the run's once-a-second look for stalled waits
+        event.set();
+      });
+      yield* event;
+      return "set by a sibling";
+    })
+  );
+  assert.equal(value, "set by a sibling");
 });
