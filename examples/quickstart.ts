@@ -19,7 +19,8 @@ const user = await loop.api.fetchUser(7);
 console.log(`awaited call      await fetchUser(7)      -> ${JSON.stringify(user)}`);
 
 // 3. A timeout fails the caller's future and fires currentSignal() in the worker.
-const slow = loop.with({ timeoutMs: 50 }).api.slowReport(10_000);
+const report = Future.withResolvers<string>();
+const slow = loop.with({ timeoutMs: 50 }).api.slowReport(10_000, report.resolve);
 try {
   slow.wait();
 } catch (error) {
@@ -28,6 +29,7 @@ try {
       (error as Error).message
     }`,
   );
+  console.log(`                  in the worker           -> ${report.future.wait(1_000)}`);
 }
 
 // 4. Errors cross threads with their message, stack, cause and properties.
@@ -50,7 +52,7 @@ console.log(`cross-thread      future.wait()           -> ${future.wait(1_000)}`
 try {
   Future.withResolvers<void>().future.wait();
 } catch (error) {
-  console.log(`no hang           wait() on a local future -> ${(error as Error).name}`);
+  console.log(`no hang           local future.wait()     -> ${(error as Error).name}`);
 }
 
 // 7. The scheduler: tasks are generator functions, run() drives them from sync

@@ -18,7 +18,7 @@ export async function fetchUser(id: number): Promise<{ id: number; name: string 
 }
 
 /** Slow on purpose; stops early when the caller gives up. */
-export async function slowReport(ms: number): Promise<string> {
+export async function slowReport(ms: number, report?: (how: string) => void): Promise<string> {
   const signal = currentSignal();
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -27,13 +27,15 @@ export async function slowReport(ms: number): Promise<string> {
       resolve();
     });
   });
-  return signal.aborted ? "stopped early" : "finished";
+  const how = signal.aborted ? `stopped early (${(signal.reason as Error).name})` : "finished";
+  report?.(how);
+  return how;
 }
 
 export class QuotaError extends Error {
   override name = "QuotaError";
   constructor(readonly remaining: number) {
-    super(`quota exceeded, ${remaining} left`);
+    super(`quota exceeded by ${-remaining}`);
   }
 }
 

@@ -2,7 +2,7 @@
  * The README's TypeScript blocks run as written: each is written to a
  * folder (a block whose first line names a file, `// tasks.ts — ...`, under
  * that name), type-checked, and each but the named modules it imports is
- * run as a program there, with `jsr:@tandem/tandem` mapped to this copy.
+ * run as a program there, with `@tandem/tandem` mapped to this copy.
  */
 import assert from "node:assert/strict";
 import { runDeno, test } from "./bounded.ts";
@@ -40,7 +40,7 @@ test("every TypeScript block of the README type-checks and runs as written", asy
     const map = `${dir}/import_map.json`;
     await Deno.writeTextFile(
       map,
-      JSON.stringify({ imports: { "jsr:@tandem/tandem": new URL("mod.ts", ROOT).href } }),
+      JSON.stringify({ imports: { "@tandem/tandem": new URL("mod.ts", ROOT).href } }),
     );
     for (const block of blocks) await Deno.writeTextFile(`${dir}/${block.file}`, block.code);
     const files = blocks.map((block) => block.file);
