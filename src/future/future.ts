@@ -67,17 +67,13 @@ export interface FutureLink {
   settled?(future: Future<unknown>): void;
   /** After a local `cancel()` won. */
   cancelled?(error: CancelledError): void;
-  /** An error to throw from `wait()` when nothing can settle the future any more. */
+  /**
+   * An error to throw from `wait()` when nothing can settle the future any
+   * more (marked by {@linkcode localStall} if this thread still could).
+   */
   stalled(): Error | undefined;
   /** `wait()` is about to throw (timeout, stall): a request behind the future may withdraw. */
   gaveUp?(): void;
-  /**
-   * A waiter that was handed `value` will not take it (it was cancelled
-   * first): take it back, if it stands for something held (a permit, a queue
-   * item), and return true; false if it cannot be taken back (the waiter
-   * then keeps it). Absent: the value is plain data, and is dropped.
-   */
-  unclaimed?(value: unknown): boolean;
   /**
    * A callback or a promise now waits for the outcome: the link makes sure
    * this thread's event loop hears of it (a blocking `wait()` pumps by
@@ -100,6 +96,15 @@ export interface FutureInternals {
   unsubscribe(future: Future<unknown>, callback: (future: never) => void): void;
   /** The future adopts a Promise of this thread (`Future.from`). */
   adoptsPromise(future: Future<unknown>): boolean;
+  /**
+   * Marks a future that only one waiter ever sees (an operation's own, such
+   * as a `Limiter` slot's): if that waiter is cancelled after the future was
+   * fulfilled but before it resumed, `giveBack(value)` passes the value on
+   * and the cancel comes first (see the scheduler's guarantee 3).
+   */
+  handsOver(future: Future<unknown>, giveBack: (value: never) => void): void;
+  /** The `giveBack` of a future marked by `handsOver`. */
+  giveBack(future: Future<unknown>): ((value: unknown) => void) | undefined;
 }
 
 /** @internal */
@@ -134,6 +139,7 @@ export class Future<T> implements Waitable<T> {
   #rejectPromise: ((error: unknown) => void) | undefined = undefined;
   #link: FutureLink | undefined = undefined;
   #adoptsPromise = false;
+  #giveBack: ((value: never) => void) | undefined = undefined;
 
   static {
     internals = {
@@ -155,6 +161,10 @@ export class Future<T> implements Waitable<T> {
         }
       },
       adoptsPromise: (f) => f.#adoptsPromise,
+      handsOver: (f, giveBack) => {
+        f.#giveBack = giveBack;
+      },
+      giveBack: (f) => f.#giveBack as ((value: unknown) => void) | undefined,
     };
   }
 
@@ -408,6 +418,25 @@ class SettledIterator<T> implements Iterator<unknown, T, unknown> {
 /** `yield*` of a pending future: the scheduler gets the future, and sends back its outcome. */
 function* waitFor<T>(future: Future<T>): Generator<unknown, T, unknown> {
   return (yield future) as T;
+}
+
+const localStalls = new WeakSet<Error>();
+
+/**
+ * Marks an error a link's `stalled()` gives when only this thread could still
+ * settle the future (a primitive nobody else holds, resolvers that never left):
+ * a blocking wait fails with it, but a blocking run only once none of its
+ * tasks could act any more (a timer of its, another thread it waits on).
+ * @internal
+ */
+export function localStall<E extends Error>(error: E): E {
+  localStalls.add(error);
+  return error;
+}
+
+/** Whether `error` was marked by {@linkcode localStall}. @internal */
+export function isLocalStall(error: Error): boolean {
+  return localStalls.has(error);
 }
 
 /** The resolver functions of `withResolvers`, so that they can cross threads. */

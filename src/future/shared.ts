@@ -16,7 +16,15 @@
  */
 
 import { DeadlockError } from "../errors.ts";
-import { type Blocker, FULFILLED, Future, type FutureLink, internals, REJECTED } from "./future.ts";
+import {
+  type Blocker,
+  FULFILLED,
+  Future,
+  type FutureLink,
+  internals,
+  localStall,
+  REJECTED,
+} from "./future.ts";
 
 /** One thread's connection to another, as far as shared futures care. */
 export interface Route {
@@ -89,8 +97,10 @@ class ShareLink implements FutureLink {
   stalled(): Error | undefined {
     if (this.inner) return this.inner.stalled();
     if (!this.settleableElsewhere) {
-      return new DeadlockError(
-        "wait() on a future whose resolvers never left this thread: the threads it was sent to can only wait on it, so nothing else can settle it",
+      return localStall(
+        new DeadlockError(
+          "wait() on a future whose resolvers never left this thread: the threads it was sent to can only wait on it, so nothing else can settle it",
+        ),
       );
     }
     let gone: Route | undefined;

@@ -615,6 +615,8 @@ export class Channel implements Pumped, Route {
     }
     this.#gone = error;
     this.#busy = 0;
+    this.#outbox.length = 0; // nobody reads it any more
+    this.#stopWhenFlushed = false;
     for (const { future } of this.#pending.values()) internals.settle(future, REJECTED, error);
     routeGone(this);
     if (this.#closing === undefined) this.#tellGone();
@@ -678,11 +680,13 @@ export class Channel implements Pumped, Route {
 export type Timeout = [ms: number, deadline: number];
 
 /**
- * Now, on a clock all threads share (each thread's `performance.now()`
- * starts at its own origin): a call's deadline crosses as such a time.
+ * Now, on the clock all threads read alike: a call's deadline crosses as
+ * such a time. (Not `performance.timeOrigin + performance.now()`: each
+ * thread fixes its origin when it starts, so after the wall clock stepped,
+ * or the machine slept, a new worker's would differ.)
  */
 export function epochNow(): number {
-  return performance.timeOrigin + performance.now();
+  return Date.now();
 }
 
 /** `text` without terminal colour codes (Deno's loader colours some of its messages). */

@@ -78,6 +78,11 @@ export class Directory {
       const id = generation * SLOTS + slot;
       if (Atomics.compareExchange(words, IDS + slot, 0, id) === 0) {
         Atomics.store(words, PARENTS + slot, parent);
+        if (parent !== 0 && !this.alive(parent)) {
+          // Its parent ended meanwhile (and freed its workers without it).
+          this.release(id, false);
+          throw new RangeError("tandem: this thread has ended; it cannot start workers");
+        }
         return id;
       }
     }
@@ -139,8 +144,10 @@ export class Directory {
 
   #free(id: number, crashed: boolean): boolean {
     const words = this.words, slot = id & SLOT_MASK;
-    if (!this.alive(id)) return false;
+    if (id === 0 || !this.alive(id)) return false;
     Atomics.store(words, ENDED + slot, crashed ? -id : id);
+    // (Its parent record goes first: a slot is free only with none.)
+    Atomics.store(words, PARENTS + slot, 0);
     if (Atomics.compareExchange(words, IDS + slot, id, 0) !== id) return false;
     for (let child = 0; child < SLOTS; child++) {
       if (Atomics.load(words, PARENTS + child) === id) {

@@ -140,8 +140,7 @@ export class Queue<T> implements AsyncIterable<T> {
         return done;
       }
     }
-    // A put that is done cannot be undone: a waiter cancelled after it takes it.
-    const future = this.#core.addWaiter<void>("Queue.put()", () => false);
+    const future = this.#core.addWaiter<void>("Queue.put()");
     this.#putters.push({ future, item });
     future.onDone(() => removeWhere(this.#putters, (p) => p.future === future));
     this.#poll();
@@ -157,7 +156,7 @@ export class Queue<T> implements AsyncIterable<T> {
         return done;
       }
     }
-    const future = this.#core.addWaiter<T>("Queue.get()", (item) => this.#unget(item));
+    const future = this.#core.addWaiter<T>("Queue.get()");
     this.#getters.push(future);
     future.onDone(() => removeWhere(this.#getters, (g) => g === future));
     this.#poll();
@@ -224,33 +223,6 @@ export class Queue<T> implements AsyncIterable<T> {
     core.unlock();
     core.ringWaiters();
     return Future.resolve(value);
-  }
-
-  /**
-   * Puts back at the front an item a getter was handed and did not take (it
-   * was cancelled first); false if there is no room for it any more.
-   */
-  #unget(value: T): boolean {
-    const item = encodeItem(value);
-    const need = HEADER_UNITS + item.length;
-    const core = this.#core, words = this.#words;
-    core.lock();
-    const capacity = words[CAPACITY];
-    if ((capacity >= 0 && words[COUNT] >= capacity) || words[USED] + need > this.#units) {
-      core.unlock();
-      return false;
-    }
-    // #write appends at HEAD + USED: with the head moved back and USED set
-    // aside, it writes at the new head.
-    words[HEAD] = (words[HEAD] - need + this.#units) % this.#units;
-    const used = words[USED];
-    words[USED] = 0;
-    this.#write(item, need);
-    words[USED] += used;
-    core.unlock();
-    this.#poll();
-    core.ringWaiters();
-    return true;
   }
 
   #write(item: Encoded, need: number): void {

@@ -75,10 +75,7 @@ export class Semaphore {
       const permit = this.#tryAcquire();
       if (permit !== undefined) return Future.resolve(permit);
     }
-    const future = this.#core.addWaiter<Disposable>("Semaphore.acquire()", (permit) => {
-      permit[Symbol.dispose](); // to the next waiter
-      return true;
-    });
+    const future = this.#core.addWaiter<Disposable>("Semaphore.acquire()");
     this.#waiters.push(future);
     future.onDone(() => {
       const at = this.#waiters.indexOf(future);

@@ -25,7 +25,7 @@
 
 import { DeadlockError, LoopClosedError, WorkerCrashedError } from "../errors.ts";
 import { shareables } from "../future/codec.ts";
-import { Future, internals, REJECTED } from "../future/future.ts";
+import { Future, internals, localStall, REJECTED } from "../future/future.ts";
 import type { Route } from "../future/shared.ts";
 import { hub, type Pumped } from "../loop/hub.ts";
 import { slotOf, SLOTS, threadId, threads } from "../loop/threads.ts";
@@ -143,9 +143,11 @@ export class SharedCore implements Pumped {
    */
   alone(describe: string): Error | undefined {
     if (!this.shared) {
-      return new DeadlockError(
-        `${describe} can never end: this ${this.kind} never left this thread, so only this ` +
-          "thread could change it, and it is blocked. Pass it to a background call first, or await.",
+      return localStall(
+        new DeadlockError(
+          `${describe} can never end: this ${this.kind} never left this thread, so only this ` +
+            "thread could change it, and it is blocked. Pass it to a background call first, or await.",
+        ),
       );
     }
     // Another holder seen alive stays so until some thread ends: no scan.
@@ -166,9 +168,11 @@ export class SharedCore implements Pumped {
       crashed ||= state === "crashed";
     }
     const why = `every other thread that held this ${this.kind} has ended`;
-    return crashed
-      ? new WorkerCrashedError(`${describe} can never end: ${why}, one of them by crashing`)
-      : new LoopClosedError(`${describe} can never end: ${why} (their loops were closed)`);
+    return localStall(
+      crashed
+        ? new WorkerCrashedError(`${describe} can never end: ${why}, one of them by crashing`)
+        : new LoopClosedError(`${describe} can never end: ${why} (their loops were closed)`),
+    );
   }
 
   /**
@@ -230,12 +234,8 @@ export class SharedCore implements Pumped {
     return this.#waiters.length;
   }
 
-  /**
-   * A new local waiter; `poll()` runs once at once, after the thread is
-   * marked interested. `unclaimed`: takes back what a waiter was handed and
-   * did not take (see `FutureLink.unclaimed`).
-   */
-  addWaiter<T>(describe: string, unclaimed?: (value: T) => boolean): Future<T> {
+  /** A new local waiter; `poll()` runs once at once, after the thread is marked interested. */
+  addWaiter<T>(describe: string): Future<T> {
     const thread = hub();
     const ticket = thread.ticket(); // before the check: a ring after it is not missed
     const future = new Future<T>();
@@ -246,7 +246,6 @@ export class SharedCore implements Pumped {
       gaveUp: () => future.cancel(),
       // A blocking wait ends when only this thread could change the object.
       stalled: () => this.alone(describe),
-      unclaimed: unclaimed as ((value: unknown) => boolean) | undefined,
     });
     this.#waiters.push(future as Future<unknown>);
     future.onDone(() => this.#forget(future as Future<unknown>));

@@ -84,14 +84,10 @@ export class Limiter {
     waiter.onDone(() => {
       if (waiter.state !== "fulfilled") this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
     });
-    try {
-      return yield* waiter;
-    } catch (error) {
-      // Cancelled after the slot was handed over: pass it on.
-      const outcome = internals.outcome(waiter);
-      if (outcome?.state === FULFILLED) (outcome.value as Disposable)[Symbol.dispose]();
-      throw error;
-    }
+    // Only this task sees the waiter: cancelled after the slot was handed to
+    // it, before it resumed, it passes the slot on (duet #87).
+    internals.handsOver(waiter as Future<unknown>, (slot: Disposable) => slot[Symbol.dispose]());
+    return yield* waiter;
   }
 
   #take(): Disposable {

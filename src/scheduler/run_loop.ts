@@ -16,11 +16,12 @@
  *    cancelled (a `Task` is not: it belongs to its scope) and the error is
  *    thrown at its `yield*`, so `finally` blocks run and may `yield*` again
  *    to clean up. A task whose wait ended but that has not resumed yet gets
- *    the cancellation instead of the outcome (the cancel came first), and
- *    what it was handed goes back: a `Semaphore` permit or a `Queue` item to
- *    where it came from, a `Limiter` slot to the next waiter. Only what
- *    cannot be undone (a `Queue` put that is done) is kept: the task then
- *    resumes with it, and the cancel waits for its next wait.
+ *    the cancellation instead of the outcome (the cancel came first) when
+ *    nothing is lost by it: the wait failed, or it was a yield point, or what
+ *    it was handed goes back (a `Limiter` slot, to the next waiter). A value
+ *    that others may see too (a `Semaphore` permit, a `Queue` item, a call's
+ *    result) is never dropped: the task resumes with it, and the cancel is
+ *    delivered at its next wait (trio's rule).
  *    A deadline that passes during a cleanup is delivered too, so a cleanup
  *    cannot outlive its deadline. A task cancelled before its first step
  *    never runs.
@@ -32,8 +33,8 @@
  * 5. A blocking run blocks the thread (`Atomics.wait`) only when no task is
  *    ready, no timer is due and no call's timeout has passed; it wakes for
  *    the next of these or for another thread. When nothing could ever wake
- *    it, it throws `DeadlockError` into the waiting tasks, naming what they
- *    wait on.
+ *    it (no timer pending, no wait on a live thread), it throws
+ *    `DeadlockError` into the waiting tasks, naming what they wait on.
  * 6. A run is re-entrant: `run()` inside a task drives a new run to its end
  *    before the step that called it goes on. The outer run's tasks do not
  *    step meanwhile; what settled for them is queued and seen after. Runs
@@ -50,6 +51,7 @@ import {
   Future,
   type FutureLink,
   internals,
+  isLocalStall,
   REJECTED,
   toCancelledError,
 } from "../future/future.ts";
@@ -219,6 +221,9 @@ export class CancelScope {
   }
 }
 
+/** The scope whose deadline a `TimeoutError` is: its delivery cuts work short. */
+const deadlineScopes = new WeakMap<Error, TaskScope>();
+
 /** The later failures of a scope, attached to the first one (which is thrown). */
 export const laterErrorsOf: WeakMap<object, unknown[]> = new WeakMap();
 
@@ -228,8 +233,20 @@ export class TaskScope extends CancelScope {
   running = 0;
   failed = false;
   failure: unknown = undefined;
-  /** The scope's deadline passed before it ended: it throws this (fail_after). */
+  /** The scope's deadline passed before it ended (its `TimeoutError`). */
   expired: TimeoutError | undefined = undefined;
+  /**
+   * `expired` was delivered to a task of the scope: some work was cut short,
+   * so the scope throws it (fail_after), whatever its body returned.
+   */
+  cutShort = false;
+
+  /** The deadline passed: every task inside is cancelled with `error`. */
+  expire(error: TimeoutError): void {
+    this.expired = error;
+    deadlineScopes.set(error, this);
+    this.interruptAll(error);
+  }
   ended = false;
   cancelledByUser = false;
   #joined: Future<void> | undefined = undefined;
@@ -400,16 +417,19 @@ export class Scheduler implements ClockListener {
   }
 
   /**
-   * A cancel comes before the outcome the task was resumed with: gives a
-   * value it was handed back to where it came from (a permit, a queue item),
-   * if it can be; false if it cannot (a queue put that is done), and the task
-   * then takes it, the cancel waiting for its next wait.
+   * Whether a cancel may come before the outcome the task was resumed with,
+   * losing nothing (guarantee 3): a yield point, a failure, or a value that
+   * goes back where it came from (a future marked by `handsOver`: only this
+   * task sees it). Any other value (a permit, a queue item, a call's result,
+   * which others may see too) stays the task's: it resumes with it.
    */
   #giveBack(fiber: Fiber): boolean {
     const from = fiber.resumedBy;
     if (from === YIELD_POINT || fiber.throwing) return true;
-    const unclaimed = internals.link(from!)?.unclaimed;
-    return unclaimed === undefined || unclaimed(fiber.input);
+    const giveBack = internals.giveBack(from!);
+    if (giveBack === undefined) return false;
+    giveBack(fiber.input);
+    return true;
   }
 
   /** The task will be resumed by throwing `error` (guarantees 3 and 4). */
@@ -418,6 +438,7 @@ export class Scheduler implements ClockListener {
     (fiber.cancels ??= []).push(error);
     fiber.throwing = true;
     fiber.input = error;
+    cutShort(error);
   }
 
   clockMoved(): void {
@@ -604,6 +625,7 @@ export class Scheduler implements ClockListener {
     fiber.interrupt = undefined;
     fiber.delivered = error;
     (fiber.cancels ??= []).push(error);
+    cutShort(error);
     return error;
   }
 
@@ -753,25 +775,37 @@ export class Scheduler implements ClockListener {
   }
 
   /**
-   * Fails the waits whose other thread is gone; tells whether any wait is
-   * linked. A wait only this thread could end (a `DeadlockError`) fails only
-   * when nothing else can happen (`all`): while a timer is due, a task it
-   * wakes may still end it.
+   * Fails the waits whose other thread is gone, and tells whether any wait
+   * is still linked to a live one. A wait only this thread could end (a
+   * `localStall`: a primitive nobody else holds, say) fails only when
+   * nothing else could happen (`idle`: no timer is due) and no other wait is
+   * linked to a live thread: until then, a task of this run may end it.
    */
-  #deliverStalls(all: boolean): { delivered: boolean; linked: boolean } {
+  #deliverStalls(idle: boolean): { delivered: boolean; linked: boolean } {
     let delivered = false;
-    let linked = false;
+    let live = false;
+    let local: Fiber[] | undefined;
     for (const fiber of this.#linked) {
       const link: FutureLink = internals.link(fiber.waitingOn!)!;
       const stalled = link.stalled();
-      if (stalled === undefined || (!all && stalled instanceof DeadlockError)) linked = true;
+      if (stalled === undefined) live = true;
+      else if (isLocalStall(stalled)) (local ??= []).push(fiber);
       else {
         this.interrupt(fiber, stalled, false);
         link.gaveUp?.();
         delivered = true;
       }
     }
-    return { delivered, linked };
+    if (local === undefined) return { delivered, linked: live };
+    if (!idle || live || delivered) return { delivered, linked: true };
+    for (const fiber of local) {
+      const link: FutureLink = internals.link(fiber.waitingOn!)!;
+      const stalled = link.stalled();
+      if (stalled === undefined) continue;
+      this.interrupt(fiber, stalled, false);
+      link.gaveUp?.();
+    }
+    return { delivered: true, linked: false };
   }
 
   #deadlock(virtualDue: number | undefined): void {
@@ -899,6 +933,12 @@ function describeWait(future: Future<unknown>): string {
     return "a Promise of this thread (a blocking run() cannot let Promises settle: use runAsync(), or a background loop)";
   }
   return "a future only this thread could settle";
+}
+
+/** A scope's deadline `error` reached a task: that scope cut work short. */
+function cutShort(error: Error): void {
+  const scope = deadlineScopes.get(error);
+  if (scope !== undefined) scope.cutShort = true;
 }
 
 /** Resumes `iterator` by throwing `error` at its `yield` (or ends it, if it cannot take one). */

@@ -55,10 +55,11 @@ export interface ScopeOptions {
  *   a failure; one that ends with any other `CancelledError` (a future it
  *   waited on was cancelled by its owner) is, like any other error.
  * - A timeout or deadline reaches every task in the scope, nested scopes
- *   included; nested deadlines take the earliest. If it passes before the
- *   scope ended, the scope throws `TimeoutError`, even if its body had
- *   returned (duet's and trio's `fail_after`): the work the deadline cut
- *   short is never silently missing.
+ *   included; nested deadlines take the earliest. If it cut any of them
+ *   short (a task got its `TimeoutError`), the scope throws it, even if its
+ *   body had returned or caught it (duet's `fail_after`): the work it cut
+ *   short is never silently missing. A task that was done with its wait
+ *   when it passed keeps what it got (see guarantee 3 of `run_loop.ts`).
  * - Otherwise the scope returns (or throws) what the body did. A body
  *   interrupted by `scope.cancel()` throws `CancelledError`; a body that
  *   returned before the cancel took effect keeps its value.
@@ -123,7 +124,7 @@ export function* scope<T>(
   if (bodyThrew && bodyError !== s.expired && s.parent?.isInterrupt(bodyError)) {
     throw bodyError; // a cancellation from further out goes on out
   }
-  if (s.expired !== undefined) throw s.expired;
+  if (s.cutShort) throw s.expired;
   if (bodyThrew) throw bodyError;
   return value as T;
 }
@@ -140,12 +141,12 @@ function armDeadline(s: TaskScope, options: ScopeOptions) {
   const clock = s.scheduler.clock;
   const fromTimeout = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs;
   const at = Math.min(fromTimeout, deadline ?? Infinity);
-  const expire = () => {
-    s.expired = new TimeoutError(
-      at === fromTimeout ? `timed out after ${timeoutMs} ms` : `the deadline (${at}) passed`,
+  const expire = () =>
+    s.expire(
+      new TimeoutError(
+        at === fromTimeout ? `timed out after ${timeoutMs} ms` : `the deadline (${at}) passed`,
+      ),
     );
-    s.interruptAll(s.expired);
-  };
   if (at === Infinity) return undefined;
   if (at <= clock.now()) {
     expire();

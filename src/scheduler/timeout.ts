@@ -11,8 +11,9 @@ import { scope } from "./scope.ts";
  * Runs `body` with a time limit: after `ms` milliseconds of the run's clock,
  * `TimeoutError` is thrown at its current `yield*` (what it waited on is
  * cancelled, a background call included) and out of `timeout()`, even if
- * the body caught it and returned (duet's and trio's `fail_after`: the work
- * the limit cut short is never silently missing). Nested limits take the
+ * the body caught it and returned (duet's `fail_after`: the work the limit
+ * cut short is never silently missing; a body whose wait had already ended
+ * keeps what it got, and is not cut short). Nested limits take the
  * earliest; every task spawned inside gets it too. An error thrown in a
  * `finally` block replaces the one in flight, as always in JavaScript.
  *

@@ -115,31 +115,43 @@ test("capacity may change while slots are held", () => {
   assert.equal(limiter.held, 0);
 });
 
-test("a task cancelled after it was handed a permit or a queue item gives it back", () => {
+test("a task cancelled after it was handed a permit or a queue item keeps it: nothing is lost", () => {
   const sem = new Semaphore(1);
   const queue = new Queue<number>();
   const permit = sem.acquire().wait(0); // this thread holds the only permit at once
   const got: unknown[] = [];
+  const ended: string[] = [];
   run(() =>
     scope(function* (s) {
       const waiter = s.spawn(function* () {
         using _permit = yield* sem.acquire();
         got.push("permit");
+        try {
+          yield* sleep(0); // the cancel comes here, at its next wait
+        } finally {
+          ended.push("waiter");
+        }
       });
       const getter = s.spawn(function* () {
         got.push(yield* queue.get());
+        try {
+          yield* sleep(0);
+        } finally {
+          ended.push("getter");
+        }
       });
       yield* sleep(0); // both wait
       permit[Symbol.dispose](); // the waiter is handed the permit...
       queue.put(42); // ...and the getter the item...
-      waiter.cancel(); // ...and both are cancelled before they run
-      getter.cancel();
+      waiter.cancel(); // ...and both are cancelled before they run: others may see
+      getter.cancel(); // those futures too, so what they hold is theirs to keep
       yield* sleep(0);
       assert.equal(waiter.state, "cancelled");
       assert.equal(getter.state, "cancelled");
     })
   );
-  assert.deepEqual(got, []);
-  assert.equal(sem.available, 1, "the permit came back");
-  assert.equal(queue.get().wait(0), 42, "the item came back");
+  assert.deepEqual(got, ["permit", 42], "both took what they were handed");
+  assert.deepEqual(ended.sort(), ["getter", "waiter"]);
+  assert.equal(sem.available, 1, "the permit came back when its holder unwound");
+  assert.equal(queue.size, 0, "the item was taken once");
 });

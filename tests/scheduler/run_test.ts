@@ -418,27 +418,37 @@ test("a call's timeout fires inside a blocking run(), sync() and pmap", () => {
   assert.equal(loop.api.add(1, 2).wait(WAIT_MS), 3, "the loop still serves");
 });
 
-test("a task cancelled after its wait ended, before it resumed, gets the cancellation", () => {
+test("a task cancelled after its wait ended, before it resumed: a failure gives way to the cancel, a value is kept", () => {
   const seen: string[] = [];
+  const waiter = (future: Future<string>) =>
+    function* () {
+      try {
+        seen.push(`got ${yield* future}`);
+        yield* sleep(0); // a value is kept: the cancel comes at the next wait
+        seen.push("not reached");
+      } catch (error) {
+        seen.push((error as Error).name);
+        throw error;
+      }
+    };
   run(() =>
     scope(function* (s) {
-      const { future, resolve } = Future.withResolvers<string>();
-      const task = s.spawn(function* () {
-        try {
-          seen.push(`got ${yield* future}`);
-        } catch (error) {
-          seen.push((error as Error).name);
-          throw error;
-        }
-      });
-      yield* sleep(0); // the task waits
-      resolve("value"); // its wait ends...
-      task.cancel(); // ...but the cancel comes before it runs again
+      const failed = Future.withResolvers<string>();
+      const valued = Future.withResolvers<string>();
+      const a = s.spawn(waiter(failed.future));
+      const b = s.spawn(waiter(valued.future));
+      yield* sleep(0); // both wait
+      failed.reject(new RangeError("lost anyway")); // their waits end...
+      valued.resolve("value");
+      a.cancel(); // ...but the cancels come before they run again
+      b.cancel();
       yield* sleep(0);
-      assert.equal(task.state, "cancelled");
+      yield* sleep(0);
+      assert.equal(a.state, "cancelled");
+      assert.equal(b.state, "cancelled");
     })
   );
-  assert.deepEqual(seen, ["CancelledError"]);
+  assert.deepEqual(seen, ["CancelledError", "got value", "CancelledError"]);
 });
 
 test("sync() passes this through: a sync method can be overridden in a subclass", () => {
@@ -494,4 +504,21 @@ test("a blocking run waits out a timer that will end a wait only this thread can
     })
   );
   assert.equal(value, "set by a sibling");
+});
+
+test("a blocking run does not call a deadlock while a sibling waits on another thread that may end it", () => {
+  using loop = BackgroundLoop.start<typeof Tasks>(TASKS);
+  loop.api.add(0, 0).wait(WAIT_MS); // started: its calls have no deadline at all
+  const event = new Event(); // never leaves this thread
+  const got = run(() =>
+    scope(function* (s) {
+      s.spawn(function* () {
+        yield* loop.api.delayEcho("answer", 50); // no timeout, no timer of this run's
+        event.set();
+      });
+      yield* event;
+      return "set after the call";
+    })
+  );
+  assert.equal(got, "set after the call");
 });

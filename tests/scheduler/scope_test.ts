@@ -5,6 +5,7 @@ import {
   Future,
   laterErrors,
   type Operation,
+  Queue,
   run,
   scope,
   sleep,
@@ -333,4 +334,22 @@ test("a scope whose deadline passes before it ended throws TimeoutError, even if
   );
   // A scope that ended before its deadline keeps its value.
   assert.equal(run(() => scope(() => sleep(5), { timeoutMs: 100 }), { clock }), undefined);
+});
+
+test("a deadline that passes once the work is done cuts nothing short: no TimeoutError, nothing lost", () => {
+  const clock = new VirtualClock();
+  const queue = new Queue<number>({ capacity: 1 });
+  queue.put(1).wait(0); // full
+  const value = run(() =>
+    scope(function* (s) {
+      const putter = s.spawn(() => timeout(10, () => queue.put(2)));
+      yield* sleep(0); // it waits for room
+      queue.get().wait(0); // room: its put is done...
+      clock.advance(10); // ...and its deadline passes before it runs again
+      yield* putter; // it took its put (a done put cannot be undone), and cut nothing short
+      return "done";
+    }), { clock });
+  assert.equal(value, "done");
+  assert.equal(queue.size, 1);
+  assert.equal(queue.get().wait(0), 2);
 });
