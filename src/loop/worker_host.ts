@@ -64,7 +64,7 @@ interface ModuleEntry {
   error?: unknown;
   loading: Promise<void>;
 }
-type QueuedCall = [Channel, number, string, unknown[], Timeout | 0];
+type QueuedCall = [from: Channel, id: number, ref: string, args: unknown[], timeout: Timeout | 0];
 
 const modules = new Map<string, ModuleEntry>();
 const running = new IdTable<CallContext>();
@@ -166,15 +166,9 @@ function loadError(url: string, cause: unknown): WorkerCrashedError {
  * cancel may be right behind it in the ring). Calls never nest: one that
  * arrives while a served function blocks in `wait()` waits its turn.
  */
-function serve(
-  from: Channel,
-  id: number,
-  ref: string,
-  args: unknown[],
-  timeout: Timeout | 0,
-): void {
+function serve(...call: QueuedCall): void {
   if (stopped) return;
-  queued.push([from, id, ref, args, timeout]);
+  queued.push(call);
   // Blocked inside a served function or a callback: wake up afterwards to
   // start it (a served function that returns goes on with the queue itself).
   if (hub.nested) hub.ring();

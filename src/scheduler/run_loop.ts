@@ -475,7 +475,11 @@ export class Scheduler implements ClockListener {
     }
   }
 
-  /** Runs the tasks that are ready now (guarantee 2); true if any ran. */
+  /**
+   * Runs the tasks that are ready now (guarantee 2); true if any ran. (The
+   * blocking driver steps its batches itself, the same way: keep the two
+   * alike.)
+   */
   #runBatch(): boolean {
     const queue = this.#queue;
     const end = queue.length;
