@@ -27,8 +27,9 @@ const GENERATIONS = 1 << (31 - SLOT_BITS);
 const ENDS = 0;
 /** The last generation handed out. */
 const GENERATION = 1;
-/** Per slot: the id of the thread living there, or 0 when the slot is free. */
+/** Per slot: the id of the thread living there, 0 when the slot is free, CLOSING while it is being freed. */
 const IDS = 2;
+const CLOSING = -1;
 /**
  * Per slot: how its last thread ended: its id if it stopped (its loop was
  * closed), minus its id if it crashed.
@@ -144,11 +145,12 @@ export class Directory {
 
   #free(id: number, crashed: boolean): boolean {
     const words = this.words, slot = id & SLOT_MASK;
-    if (id === 0 || !this.alive(id)) return false;
+    // Claim the slot first (one thread frees it), then write its records,
+    // then free it: a thread that takes it next finds them settled.
+    if (id === 0 || Atomics.compareExchange(words, IDS + slot, id, CLOSING) !== id) return false;
     Atomics.store(words, ENDED + slot, crashed ? -id : id);
-    // (Its parent record goes first: a slot is free only with none.)
     Atomics.store(words, PARENTS + slot, 0);
-    if (Atomics.compareExchange(words, IDS + slot, id, 0) !== id) return false;
+    Atomics.store(words, IDS + slot, 0);
     for (let child = 0; child < SLOTS; child++) {
       if (Atomics.load(words, PARENTS + child) === id) {
         this.#free(Atomics.load(words, IDS + child), crashed);

@@ -72,7 +72,9 @@ export function forwardingHandler(): CallHandler {
         const forward = forwarders.get(kind);
         if (forward === undefined) throw new TypeError(`no forwarder for ${kind} calls`);
         // (What is left of the caller's timeout goes on with it; 0: none.)
-        const timeoutMs = timeout === 0 ? 0 : Math.max(1, timeout[1] - epochNow());
+        const timeoutMs = timeout === 0
+          ? 0
+          : Math.max(1, Math.min(timeout[0], timeout[1] - epochNow()));
         future = forward(target, rest, args, timeoutMs);
       } catch (error) {
         channel.reply(id, false, error, "a forwarded call");

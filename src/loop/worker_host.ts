@@ -247,7 +247,8 @@ function invoke(
   if (timeout !== 0) {
     context.timer = setTimeout(
       () => context.cancel(new TimeoutError(`${context.label} timed out after ${timeout[0]} ms`)),
-      Math.max(0, timeout[1] - epochNow()),
+      // (Never longer than asked, should the wall clock have stepped back.)
+      Math.max(0, Math.min(timeout[0], timeout[1] - epochNow())),
     );
   }
   (result as PromiseLike<unknown>).then(

@@ -34,7 +34,9 @@
  *    ready, no timer is due and no call's timeout has passed; it wakes for
  *    the next of these or for another thread. When nothing could ever wake
  *    it (no timer pending, no wait on a live thread), it throws
- *    `DeadlockError` into the waiting tasks, naming what they wait on.
+ *    `DeadlockError` into the waiting tasks, naming what they wait on (or,
+ *    for a primitive whose every other holder ended, the error that says
+ *    so).
  * 6. A run is re-entrant: `run()` inside a task drives a new run to its end
  *    before the step that called it goes on. The outer run's tasks do not
  *    step meanwhile; what settled for them is queued and seen after. Runs
@@ -69,7 +71,9 @@ import {
 /**
  * A running operation: a {@linkcode Future} of its result. `yield* task`
  * waits for it; `task.cancel()` throws `CancelledError` at its current
- * `yield*`; a task that lets that error escape ends `cancelled`.
+ * `yield*` (or its next one, if it is running, or if its wait just ended
+ * with a value it keeps); a task that lets that error escape ends
+ * `cancelled`. A second `cancel()` adds nothing to the first.
  *
  * @example
  * ```ts
@@ -137,19 +141,23 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
   waitingOn: Future<unknown> | undefined = undefined;
   /** The wait is linked to another thread (it is in the run's `linked`). */
   linked = false;
-  /** A cancellation not delivered yet. */
-  interrupt: Error | undefined = undefined;
-  /** The last cancellation delivered, so that a cause is delivered once. */
-  delivered: Error | undefined = undefined;
+  /**
+   * Cancellations not delivered yet, oldest first: each is thrown at one of
+   * its next waits, in turn (guarantee 3). A cause is here, or in
+   * `cancels`, once.
+   */
+  pending: Error[] | undefined = undefined;
   /**
    * Every cancellation delivered (guarantee 4: a task that ends with one of
    * these ends cancelled; with any other `CancelledError`, rejected).
    */
   cancels: Error[] | undefined = undefined;
+  /** `cancel()` was called: the cause it gave (later calls add none). */
+  cancelledBy: Error | undefined = undefined;
   /**
    * What it was resumed from (a future whose outcome is in `input`, or a
-   * yield point) while READY and not stepped since: a cancellation now
-   * replaces that outcome (guarantee 3).
+   * yield point) while READY and not stepped since: a cancellation may now
+   * come before that outcome (guarantee 3).
    */
   resumedBy: Future<unknown> | typeof YIELD_POINT | undefined = undefined;
   /** The scope the task was spawned in (none for a run's main task). */
@@ -168,7 +176,11 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
 
   override cancel(reason?: unknown): boolean {
     if (this.phase === DONE) return false;
-    this.scheduler.interrupt(this, toCancelledError(reason));
+    // Once: a second cancel must not cut short the cleanup the first began.
+    if (this.cancelledBy === undefined) {
+      this.cancelledBy = toCancelledError(reason);
+      this.scheduler.interrupt(this, this.cancelledBy);
+    }
     return true;
   }
 
@@ -214,9 +226,13 @@ export class CancelScope {
     this.parent!.tasks.add(task);
     task.scope = this.parent!;
     this.parent!.inner.delete(this);
-    // A cancellation of this scope that never reached the task ends here.
-    if (task.interrupt !== undefined && !this.parent!.isInterrupt(task.interrupt)) {
-      task.interrupt = undefined;
+    // The cancellations of this scope that never reached the task end here;
+    // those of the scopes around it, and the task's own, go on pending.
+    const pending = task.pending;
+    if (pending !== undefined) {
+      task.pending = pending.filter((error) =>
+        !this.isInterrupt(error) || this.parent!.isInterrupt(error)
+      );
     }
   }
 }
@@ -378,7 +394,7 @@ export class Scheduler implements ClockListener {
     const fiber = new Fiber<T>(this, scope, body, body.name || "task") as Fiber;
     fiber.home = scope;
     scope.tasks.add(fiber);
-    if (scope.errors !== undefined) fiber.interrupt = scope.errors[scope.errors.length - 1];
+    if (scope.errors !== undefined) fiber.pending = [scope.errors[scope.errors.length - 1]];
     this.#enqueue(fiber);
     return fiber as Fiber<T>;
   }
@@ -397,7 +413,11 @@ export class Scheduler implements ClockListener {
 
   /** Delivers a cancellation (guarantee 3); `cancelWait: false` leaves the awaited future alone. */
   interrupt(fiber: Fiber, error: Error, cancelWait = true): void {
-    if (fiber.phase === DONE || fiber.delivered === error || fiber.interrupt === error) return;
+    if (
+      fiber.phase === DONE || fiber.cancels?.includes(error) || fiber.pending?.includes(error)
+    ) {
+      return;
+    }
     if (fiber.phase === READY && fiber.resumedBy !== undefined && this.#giveBack(fiber)) {
       // Its wait ended, but it has not seen the outcome: the cancel came first.
       fiber.resumedBy = undefined;
@@ -405,7 +425,7 @@ export class Scheduler implements ClockListener {
       return;
     }
     if (fiber.phase !== WAITING) {
-      fiber.interrupt ??= error;
+      (fiber.pending ??= []).push(error);
       return;
     }
     const waited = fiber.waitingOn!;
@@ -418,15 +438,16 @@ export class Scheduler implements ClockListener {
 
   /**
    * Whether a cancel may come before the outcome the task was resumed with,
-   * losing nothing (guarantee 3): a yield point, a failure, or a value that
-   * goes back where it came from (a future marked by `handsOver`: only this
-   * task sees it). Any other value (a permit, a queue item, a call's result,
-   * which others may see too) stays the task's: it resumes with it.
+   * losing nothing (guarantee 3): a yield point, or a value that goes back
+   * where it came from (a future marked by `handsOver`: only this task sees
+   * it). Any other outcome (a permit, a queue item, a call's result, which
+   * others may see too; a failure, which must not go unseen) stays the
+   * task's: it resumes with it.
    */
   #giveBack(fiber: Fiber): boolean {
     const from = fiber.resumedBy;
-    if (from === YIELD_POINT || fiber.throwing) return true;
-    const giveBack = internals.giveBack(from!);
+    if (from === YIELD_POINT) return true;
+    const giveBack = fiber.throwing ? undefined : internals.giveBack(from!);
     if (giveBack === undefined) return false;
     giveBack(fiber.input);
     return true;
@@ -434,7 +455,6 @@ export class Scheduler implements ClockListener {
 
   /** The task will be resumed by throwing `error` (guarantees 3 and 4). */
   #deliver(fiber: Fiber, error: Error): void {
-    fiber.delivered = error;
     (fiber.cancels ??= []).push(error);
     fiber.throwing = true;
     fiber.input = error;
@@ -524,7 +544,7 @@ export class Scheduler implements ClockListener {
 
   /** The task's first step: its iterator, or undefined if it ended at once. */
   #begin(fiber: Fiber): Iterator<unknown, unknown, unknown> | undefined {
-    if (fiber.interrupt !== undefined) {
+    if (fiber.pending?.length) {
       this.#finish(fiber, this.#take(fiber));
       return undefined;
     }
@@ -568,7 +588,7 @@ export class Scheduler implements ClockListener {
         fiber.input = outcome.value;
         return fiber.iterator;
       }
-      if (fiber.interrupt !== undefined) {
+      if (fiber.pending?.length) {
         fiber.throwing = true;
         fiber.input = this.#take(fiber);
         if (!(yielded instanceof Fiber)) yielded.cancel(fiber.input);
@@ -578,7 +598,7 @@ export class Scheduler implements ClockListener {
       return undefined;
     }
     if (yielded === YIELD_POINT) {
-      if (fiber.interrupt !== undefined) {
+      if (fiber.pending?.length) {
         fiber.throwing = true;
         fiber.input = this.#take(fiber);
         return fiber.iterator;
@@ -624,10 +644,9 @@ export class Scheduler implements ClockListener {
     future.onDone(fiber.resumer ??= (settled) => this.#resume(fiber, settled));
   }
 
+  /** The oldest pending cancellation, now delivered. */
   #take(fiber: Fiber): Error {
-    const error = fiber.interrupt!;
-    fiber.interrupt = undefined;
-    fiber.delivered = error;
+    const error = fiber.pending!.shift()!;
     (fiber.cancels ??= []).push(error);
     cutShort(error);
     return error;
@@ -636,7 +655,7 @@ export class Scheduler implements ClockListener {
   #finish(fiber: Fiber, value: unknown, ok = false): void {
     fiber.phase = DONE;
     fiber.iterator = fiber.frames = undefined;
-    fiber.interrupt = undefined;
+    fiber.pending = undefined;
     fiber.scope.tasks.delete(fiber);
     // Guarantee 4: only a cancellation delivered to this task ends it cancelled.
     const state = ok

@@ -112,6 +112,13 @@ export function* scope<T>(
       try {
         yield* s.joined();
       } catch (error) {
+        // A cancellation from further out that reaches the body while it
+        // waits for its tasks goes on out once they ended (it is delivered
+        // once: swallowed here, it would be lost).
+        if (!bodyThrew && s.parent?.isInterrupt(error)) {
+          bodyThrew = true;
+          bodyError = error;
+        }
         s.fail(error, true);
       }
     }

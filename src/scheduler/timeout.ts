@@ -12,8 +12,10 @@ import { scope } from "./scope.ts";
  * `TimeoutError` is thrown at its current `yield*` (what it waited on is
  * cancelled, a background call included) and out of `timeout()`, even if
  * the body caught it and returned (duet's `fail_after`: the work the limit
- * cut short is never silently missing; a body whose wait had already ended
- * keeps what it got, and is not cut short). Nested limits take the
+ * cut short is never silently missing). A body whose wait had just ended
+ * keeps what it got, and gets the `TimeoutError` at its next wait (if it
+ * returns first, nothing was cut short, and `timeout()` returns its value).
+ * Nested limits take the
  * earliest; every task spawned inside gets it too. An error thrown in a
  * `finally` block replaces the one in flight, as always in JavaScript.
  *

@@ -5,6 +5,7 @@ import {
   Future,
   laterErrors,
   type Operation,
+  pmap,
   Queue,
   run,
   scope,
@@ -352,4 +353,105 @@ test("a deadline that passes once the work is done cuts nothing short: no Timeou
   assert.equal(value, "done");
   assert.equal(queue.size, 1);
   assert.equal(queue.get().wait(0), 2);
+});
+
+test("cancellations that arrive together are all delivered, in turn; a scope drops only its own", () => {
+  const clock = new VirtualClock();
+  // Two deadlines pass in the step that ends the wait they cut short: the
+  // inner one ends with its scope, the outer one reaches the next wait.
+  const { future, resolve } = Future.withResolvers<number>();
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          s.spawn(function* () {
+            yield* sleep(0);
+            resolve(1);
+            clock.advance(20); // both deadlines pass now
+          });
+          return yield* timeout(20, function* () {
+            yield* timeout(10, () => future); // its wait had ended: it keeps the value
+            yield* sleep(400); // the outer deadline is delivered here
+            return "late";
+          });
+        }), { clock }),
+    (error) => error instanceof TimeoutError && /after 20 ms/.test(error.message),
+  );
+});
+
+test("a task's own cancel outlives the scope it was in when it came", () => {
+  const { future, resolve } = Future.withResolvers<number>();
+  const steps: string[] = [];
+  run(() =>
+    scope(function* (s) {
+      const task = s.spawn(function* () {
+        yield* scope(function* () {
+          steps.push(`got ${yield* future}`); // its wait ended before the cancel
+        });
+        try {
+          yield* sleep(300); // the cancel is delivered here
+          steps.push("finished");
+        } catch (error) {
+          steps.push((error as Error).name);
+          throw error;
+        }
+      });
+      yield* sleep(0);
+      resolve(1);
+      task.cancel();
+      task.cancel(); // twice is once
+      yield* sleep(0);
+    })
+  );
+  assert.deepEqual(steps, ["got 1", "CancelledError"]);
+});
+
+test("a cleanup after a task's cancel is still cut short by a deadline that came with it", () => {
+  const clock = new VirtualClock({ autojump: true });
+  const { future, resolve } = Future.withResolvers<number>();
+  let cleanedUpTo = -1;
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (s) {
+          const task = s.spawn(function* () {
+            yield* future;
+            try {
+              yield* sleep(1); // its own cancel, here
+            } finally {
+              try {
+                yield* sleep(1000); // the deadline, here
+              } finally {
+                cleanedUpTo = clock.now();
+              }
+            }
+          });
+          yield* sleep(0);
+          resolve(1);
+          task.cancel();
+          clock.advance(10); // the scope's deadline passes too
+          yield* task;
+        }, { timeoutMs: 10 }), { clock }),
+    TimeoutError,
+  );
+  assert.equal(cleanedUpTo, 10);
+});
+
+test("a deadline around pmap that cuts its items short fails it: no short result", () => {
+  const clock = new VirtualClock({ autojump: true });
+  let seen: unknown;
+  assert.throws(
+    () =>
+      run(() =>
+        timeout(20, function* () {
+          seen = yield* pmap(function* (n: number) {
+            yield* sleep(n);
+            return n;
+          }, [5, 1000]);
+          yield* sleep(300);
+        }), { clock }),
+    (error) => error instanceof TimeoutError && /after 20 ms/.test(error.message),
+  );
+  assert.equal(seen, undefined, "pmap gave no short result");
+  assert.equal(clock.now(), 20, "and nothing ran past the deadline");
 });
