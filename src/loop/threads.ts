@@ -110,7 +110,9 @@ export class Directory {
 
   /** How thread `id` is: alive, or how it ended ("ended" once its slot's record moved on). */
   state(id: number): ThreadState {
-    if (this.alive(id)) return "alive";
+    // (While its slot is being freed, its end is not written yet: still alive.)
+    const live = Atomics.load(this.words, IDS + (id & SLOT_MASK));
+    if (live === id || live === CLOSING) return "alive";
     const ended = Atomics.load(this.words, ENDED + (id & SLOT_MASK));
     return ended === id ? "closed" : ended === -id ? "crashed" : "ended";
   }
@@ -147,7 +149,7 @@ export class Directory {
     const words = this.words, slot = id & SLOT_MASK;
     // Claim the slot first (one thread frees it), then write its records,
     // then free it: a thread that takes it next finds them settled.
-    if (id === 0 || Atomics.compareExchange(words, IDS + slot, id, CLOSING) !== id) return false;
+    if (id <= 0 || Atomics.compareExchange(words, IDS + slot, id, CLOSING) !== id) return false;
     Atomics.store(words, ENDED + slot, crashed ? -id : id);
     Atomics.store(words, PARENTS + slot, 0);
     Atomics.store(words, IDS + slot, 0);

@@ -12,19 +12,20 @@
  *    timeouts or cross-thread results, in a blocking run as in a hosted one.
  * 3. Cancellation (a `Task.cancel()`, a scope's `cancel()`, a deadline, a
  *    failing sibling) is delivered once per cause: at the task's current
- *    wait, or at its next one if it is running. The future it waited on is
- *    cancelled (a `Task` is not: it belongs to its scope) and the error is
- *    thrown at its `yield*`, so `finally` blocks run and may `yield*` again
- *    to clean up. A task whose wait ended but that has not resumed yet gets
- *    the cancellation instead of the outcome (the cancel came first) when
- *    nothing is lost by it: the wait failed, or it was a yield point, or what
- *    it was handed goes back (a `Limiter` slot, to the next waiter). A value
- *    that others may see too (a `Semaphore` permit, a `Queue` item, a call's
- *    result) is never dropped: the task resumes with it, and the cancel is
- *    delivered at its next wait (trio's rule).
- *    A deadline that passes during a cleanup is delivered too, so a cleanup
- *    cannot outlive its deadline. A task cancelled before its first step
- *    never runs.
+ *    wait, or, if it is running, at its next wait or the end of the scope
+ *    it is in; several causes, in turn. The future it waited on is cancelled
+ *    (a `Task` is not: it belongs to its scope) and the error is thrown at
+ *    its `yield*`, so `finally` blocks run and may `yield*` again to clean
+ *    up. A task whose wait ended but that has not resumed yet gets the
+ *    cancellation instead of the outcome (the cancel came first) when
+ *    nothing is lost by it: it was a yield point, the wait failed with a
+ *    cancellation, or what it was handed goes back (a `Limiter` slot, to
+ *    the next waiter). Any other outcome is never dropped (a `Semaphore`
+ *    permit, a `Queue` item, a call's result, which others may see too; a
+ *    failure): the task resumes with it, and the cancel comes next (trio's
+ *    rule). A deadline that passes during a cleanup is delivered too, so a
+ *    cleanup cannot outlive its deadline. A task cancelled before its first
+ *    step never runs.
  * 4. A cancellation is absorbed only where it was caused (trio's rule): a
  *    task that ends with a `CancelledError` that was delivered to it ends
  *    `cancelled`, and its scope goes on; one that ends with any other
@@ -72,8 +73,9 @@ import {
  * A running operation: a {@linkcode Future} of its result. `yield* task`
  * waits for it; `task.cancel()` throws `CancelledError` at its current
  * `yield*` (or its next one, if it is running, or if its wait just ended
- * with a value it keeps); a task that lets that error escape ends
- * `cancelled`. A second `cancel()` adds nothing to the first.
+ * with an outcome it keeps); a task that lets that error escape ends
+ * `cancelled`. A second `cancel()` adds nothing to the first (it returns
+ * true while the task has not ended: the first still stands).
  *
  * @example
  * ```ts
@@ -194,11 +196,22 @@ export class CancelScope {
   /** Tasks whose innermost scope this is. */
   readonly tasks: Set<Fiber> = new Set();
   readonly inner: Set<CancelScope> = new Set();
-  /** The errors this scope (or one around it) was cancelled with. */
+  /**
+   * The errors the tasks inside were cancelled with, by this scope or one
+   * around it: a task that ends with one of them absorbed it.
+   */
   errors: Error[] | undefined = undefined;
+  /** The cancellations this scope itself caused (its cancel, deadline or failure). */
+  caused: Error[] | undefined = undefined;
 
   constructor(readonly scheduler: Scheduler, readonly parent: CancelScope | undefined) {
     parent?.inner.add(this);
+  }
+
+  /** Cancels every task inside with `error`, which this scope causes. */
+  cancelAll(error: Error): void {
+    (this.caused ??= []).push(error);
+    this.interruptAll(error);
   }
 
   /** Delivers `error` to every task inside, at any depth. */
@@ -226,14 +239,15 @@ export class CancelScope {
     this.parent!.tasks.add(task);
     task.scope = this.parent!;
     this.parent!.inner.delete(this);
-    // The cancellations of this scope that never reached the task end here;
-    // those of the scopes around it, and the task's own, go on pending.
-    const pending = task.pending;
-    if (pending !== undefined) {
-      task.pending = pending.filter((error) =>
-        !this.isInterrupt(error) || this.parent!.isInterrupt(error)
-      );
-    }
+    // This scope's own cancellations end here: those that never reached the
+    // task are dropped, and those that did are no longer the task's own (a
+    // task that ends with one, out here, failed). Those of the scopes around
+    // it, and the task's own `cancel()`, go on.
+    const caused = this.caused;
+    if (caused === undefined) return;
+    const outside = (error: Error) => !caused.includes(error);
+    if (task.pending !== undefined) task.pending = task.pending.filter(outside);
+    if (task.cancels !== undefined) task.cancels = task.cancels.filter(outside);
   }
 }
 
@@ -261,7 +275,7 @@ export class TaskScope extends CancelScope {
   expire(error: TimeoutError): void {
     this.expired = error;
     deadlineScopes.set(error, this);
-    this.interruptAll(error);
+    this.cancelAll(error);
   }
   ended = false;
   cancelledByUser = false;
@@ -285,7 +299,7 @@ export class TaskScope extends CancelScope {
   cancel(reason?: unknown): void {
     if (this.cancelledByUser || this.ended) return;
     this.cancelledByUser = true;
-    this.interruptAll(toCancelledError(reason));
+    this.cancelAll(toCancelledError(reason));
   }
 
   /** A future that settles when no spawned task is left. */
@@ -314,7 +328,7 @@ export class TaskScope extends CancelScope {
     if (!this.failed) {
       this.failed = true;
       this.failure = error;
-      this.interruptAll(
+      this.cancelAll(
         new CancelledError(
           fromBody ? "cancelled: the scope's body failed" : "cancelled: a task in the scope failed",
           { cause: error },
@@ -418,7 +432,7 @@ export class Scheduler implements ClockListener {
     ) {
       return;
     }
-    if (fiber.phase === READY && fiber.resumedBy !== undefined && this.#giveBack(fiber)) {
+    if (fiber.phase === READY && fiber.resumedBy !== undefined && this.#giveBack(fiber, error)) {
       // Its wait ended, but it has not seen the outcome: the cancel came first.
       fiber.resumedBy = undefined;
       this.#deliver(fiber, error);
@@ -437,20 +451,30 @@ export class Scheduler implements ClockListener {
   }
 
   /**
-   * Whether a cancel may come before the outcome the task was resumed with,
-   * losing nothing (guarantee 3): a yield point, or a value that goes back
+   * Whether `error` may come before the outcome the task was resumed with,
+   * losing nothing (guarantee 3): a yield point; a wait that failed with
+   * this very cancellation, or with another one; or a value that goes back
    * where it came from (a future marked by `handsOver`: only this task sees
    * it). Any other outcome (a permit, a queue item, a call's result, which
    * others may see too; a failure, which must not go unseen) stays the
    * task's: it resumes with it.
    */
-  #giveBack(fiber: Fiber): boolean {
+  #giveBack(fiber: Fiber, error: Error): boolean {
     const from = fiber.resumedBy;
     if (from === YIELD_POINT) return true;
-    const giveBack = fiber.throwing ? undefined : internals.giveBack(from!);
+    if (fiber.throwing) return fiber.input === error || fiber.input instanceof CancelledError;
+    const giveBack = internals.giveBack(from!);
     if (giveBack === undefined) return false;
     giveBack(fiber.input);
     return true;
+  }
+
+  /**
+   * The oldest cancellation still pending for `fiber`, now delivered (a
+   * scope's end is a point where one may be): undefined if none.
+   */
+  checkpoint(fiber: Fiber): Error | undefined {
+    return fiber.pending?.length ? this.#take(fiber) : undefined;
   }
 
   /** The task will be resumed by throwing `error` (guarantees 3 and 4). */

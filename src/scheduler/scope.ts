@@ -60,9 +60,14 @@ export interface ScopeOptions {
  *   body had returned or caught it (duet's `fail_after`): the work it cut
  *   short is never silently missing. A task that was done with its wait
  *   when it passed keeps what it got (see guarantee 3 of `run_loop.ts`).
+ * - A cancellation from outside (an enclosing scope's, or the task's own
+ *   `cancel()`) cancels the scope's tasks too, and the scope throws it once
+ *   they ended, even if its body had returned (unless a task of the scope
+ *   failed: that failure is thrown).
  * - Otherwise the scope returns (or throws) what the body did. A body
- *   interrupted by `scope.cancel()` throws `CancelledError`; a body that
- *   returned before the cancel took effect keeps its value.
+ *   interrupted by `scope.cancel()` throws `CancelledError` (to the code
+ *   around the scope, a failure like any other); a body that returned
+ *   before the cancel took effect keeps its value.
  * - A cancellation is thrown at each task's current `yield*`; `finally`
  *   blocks may `yield*` to clean up (the deadline still bounds that).
  *
@@ -97,29 +102,37 @@ export function* scope<T>(
   const s = new TaskScope(scheduler, fiber.scope);
   s.enter(fiber);
   const timer = armDeadline(s, options);
+  // A cancellation of this task that this scope did not cause (an outer
+  // scope's, the task's own `cancel()`): it cancels the scope's tasks too,
+  // is not the scope's failure (a real failure of theirs still wins), and
+  // goes on out.
+  const fromOutside = (error: unknown) =>
+    fiber.cancels?.includes(error as Error) === true && !s.caused?.includes(error as Error);
   let value: T | undefined;
   let bodyThrew = false;
   let bodyError: unknown;
+  const bodyEnded = (error: unknown): void => {
+    if (!fromOutside(error)) return s.fail(error, true);
+    s.interruptAll(error as Error);
+    if (!bodyThrew) {
+      bodyThrew = true;
+      bodyError = error;
+    }
+  };
   try {
     try {
       value = yield* body(s);
     } catch (error) {
       bodyThrew = true;
       bodyError = error;
-      s.fail(error, true);
+      bodyEnded(error);
     }
     while (s.running > 0) {
       try {
         yield* s.joined();
       } catch (error) {
-        // A cancellation from further out that reaches the body while it
-        // waits for its tasks goes on out once they ended (it is delivered
-        // once: swallowed here, it would be lost).
-        if (!bodyThrew && s.parent?.isInterrupt(error)) {
-          bodyThrew = true;
-          bodyError = error;
-        }
-        s.fail(error, true);
+        // (Delivered once: swallowed here, it would be lost.)
+        bodyEnded(error);
       }
     }
   } finally {
@@ -128,10 +141,13 @@ export function* scope<T>(
     s.exit(fiber);
   }
   if (s.failed) throw s.failure;
-  if (bodyThrew && bodyError !== s.expired && s.parent?.isInterrupt(bodyError)) {
-    throw bodyError; // a cancellation from further out goes on out
-  }
+  if (bodyThrew && fromOutside(bodyError)) throw bodyError;
   if (s.cutShort) throw s.expired;
+  // A cancellation from outside that has not reached the body yet (it had
+  // no wait left) is delivered at its end: what the scope's tasks missed
+  // because of it must not look like a whole result.
+  const outside = scheduler.checkpoint(fiber);
+  if (outside !== undefined) throw outside;
   if (bodyThrew) throw bodyError;
   return value as T;
 }

@@ -382,14 +382,15 @@ test("cancellations that arrive together are all delivered, in turn; a scope dro
 test("a task's own cancel outlives the scope it was in when it came", () => {
   const { future, resolve } = Future.withResolvers<number>();
   const steps: string[] = [];
+  let state = "";
   run(() =>
     scope(function* (s) {
       const task = s.spawn(function* () {
-        yield* scope(function* () {
-          steps.push(`got ${yield* future}`); // its wait ended before the cancel
-        });
         try {
-          yield* sleep(300); // the cancel is delivered here
+          yield* scope(function* () {
+            steps.push(`got ${yield* future}`); // its wait ended before the cancel
+          }); // the scope's end is where the cancel is delivered
+          yield* sleep(300);
           steps.push("finished");
         } catch (error) {
           steps.push((error as Error).name);
@@ -401,9 +402,11 @@ test("a task's own cancel outlives the scope it was in when it came", () => {
       task.cancel();
       task.cancel(); // twice is once
       yield* sleep(0);
+      state = task.state;
     })
   );
   assert.deepEqual(steps, ["got 1", "CancelledError"]);
+  assert.equal(state, "cancelled");
 });
 
 test("a cleanup after a task's cancel is still cut short by a deadline that came with it", () => {
@@ -454,4 +457,127 @@ test("a deadline around pmap that cuts its items short fails it: no short result
   );
   assert.equal(seen, undefined, "pmap gave no short result");
   assert.equal(clock.now(), 20, "and nothing ran past the deadline");
+});
+
+test("a cancellation that also ends the future two tasks wait on is delivered to each once", () => {
+  const clock = new VirtualClock({ autojump: true });
+  const tasks: Task<void>[] = [];
+  let cleanedUp = 0;
+  let thrown: unknown;
+  try {
+    run(() =>
+      timeout(10, function* () {
+        const ready = Future.withResolvers<number>().future;
+        yield* scope(function* (s) {
+          for (let i = 0; i < 2; i++) {
+            tasks.push(s.spawn(function* () {
+              try {
+                yield* ready; // the first one's cancel cancels this future for both
+              } finally {
+                yield* sleep(1); // a cleanup: not cut short by the same cancel again
+                cleanedUp++;
+              }
+            }));
+          }
+        });
+      }), { clock });
+  } catch (error) {
+    thrown = error;
+  }
+  assert.ok(thrown instanceof TimeoutError, String(thrown));
+  assert.equal(cleanedUp, 2);
+  for (const task of tasks) assert.throws(() => task.wait(0), (e) => e === thrown);
+});
+
+test("pmap never gives a short result: an item's inner scope cancelled, or the scope around it", () => {
+  // An item whose own scope was cancelled throws, and fails pmap.
+  assert.throws(
+    () =>
+      run(() =>
+        pmap(function* (n: number) {
+          yield* scope(function* (s) {
+            s.spawn(() => sleep(5));
+            if (n === 1) {
+              s.cancel("enough");
+              yield* sleep(1);
+            }
+          });
+          return n * 10;
+        }, [0, 1, 2])
+      ),
+    (error) => error instanceof CancelledError && error.reason === "enough",
+  );
+  // A scope around pmap cancelled while its last item was about to return.
+  const { future, resolve } = Future.withResolvers<number>();
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (outer) {
+          outer.spawn(function* () {
+            yield* sleep(0);
+            yield* sleep(0);
+            outer.cancel("stop");
+          });
+          return yield* pmap(
+            function* (n: number) {
+              if (n === 0) {
+                yield* sleep(0);
+                resolve(10); // item 1's wait ends...
+                return 0;
+              }
+              const v = yield* future;
+              yield* sleep(1); // ...and it is cancelled here
+              return v;
+            },
+            [0, 1],
+            { limit: 2 },
+          );
+        })
+      ),
+    (error) => error instanceof CancelledError && error.reason === "stop",
+  );
+});
+
+test("a task's cancel does not hide a real failure of its scope's tasks; a reused cause is delivered again", () => {
+  const failure = new Error("cleanup failed");
+  assert.throws(
+    () =>
+      run(() =>
+        scope(function* (outer) {
+          const task = outer.spawn(function* () {
+            yield* scope(function* (inner) {
+              inner.spawn(function* () {
+                try {
+                  yield* sleep(100);
+                } finally {
+                  // deno-lint-ignore no-unsafe-finally
+                  throw failure;
+                }
+              });
+              yield* sleep(100);
+            });
+          });
+          yield* sleep(1);
+          task.cancel();
+        })
+      ),
+    (error) => error === failure,
+  );
+  const stop = new CancelledError("stop");
+  const clock = new VirtualClock({ autojump: true });
+  run(function* () {
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() =>
+        run(() =>
+          scope(function* (s) {
+            s.spawn(function* () {
+              yield* sleep(1);
+              s.cancel(stop);
+            });
+            yield* sleep(300); // cut short at 1, both times
+          }), { clock }), (error) => error === stop);
+    }
+    yield* sleep(0);
+  });
+  assert.equal(clock.now(), 2);
 });
