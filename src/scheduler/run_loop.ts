@@ -477,6 +477,15 @@ export class Scheduler implements ClockListener {
     return fiber.pending?.length ? this.#take(fiber) : undefined;
   }
 
+  /**
+   * Cancellations delivered to `fiber` that a scope did not pass on (it
+   * threw something else): pending again, first, so that none is lost.
+   */
+  undeliver(fiber: Fiber, errors: Error[]): void {
+    fiber.cancels = fiber.cancels?.filter((error) => !errors.includes(error));
+    fiber.pending = [...errors, ...(fiber.pending ?? [])];
+  }
+
   /** The task will be resumed by throwing `error` (guarantees 3 and 4). */
   #deliver(fiber: Fiber, error: Error): void {
     (fiber.cancels ??= []).push(error);

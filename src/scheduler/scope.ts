@@ -111,13 +111,15 @@ export function* scope<T>(
   let value: T | undefined;
   let bodyThrew = false;
   let bodyError: unknown;
+  /** Cancellations from outside that reached the body after it had thrown. */
+  let later: Error[] | undefined;
   const bodyEnded = (error: unknown): void => {
     if (!fromOutside(error)) return s.fail(error, true);
     s.interruptAll(error as Error);
     if (!bodyThrew) {
       bodyThrew = true;
       bodyError = error;
-    }
+    } else if (error !== bodyError) (later ??= []).push(error as Error);
   };
   try {
     try {
@@ -140,9 +142,16 @@ export function* scope<T>(
     if (timer !== undefined) scheduler.timers.remove(timer);
     s.exit(fiber);
   }
-  if (s.failed) throw s.failure;
-  if (bodyThrew && fromOutside(bodyError)) throw bodyError;
-  if (s.cutShort) throw s.expired;
+  // What the scope throws: a failure, else a cancellation from outside,
+  // else its deadline's error if it cut work short. A cancellation from
+  // outside that it does not throw is not lost: it is delivered next.
+  const outsideThrown = bodyThrew && fromOutside(bodyError);
+  const throwing = s.failed || outsideThrown || s.cutShort;
+  const thrown = s.failed ? s.failure : outsideThrown ? bodyError : s.expired;
+  const unthrown = later ?? [];
+  if (outsideThrown && thrown !== bodyError) unthrown.unshift(bodyError as Error);
+  if (unthrown.length > 0) scheduler.undeliver(fiber, unthrown);
+  if (throwing) throw thrown;
   // A cancellation from outside that has not reached the body yet (it had
   // no wait left) is delivered at its end: what the scope's tasks missed
   // because of it must not look like a whole result.

@@ -581,3 +581,35 @@ test("a task's cancel does not hide a real failure of its scope's tasks; a reuse
   });
   assert.equal(clock.now(), 2);
 });
+
+test("a cancellation from outside that comes while a scope that already threw waits for its tasks is delivered next", () => {
+  const clock = new VirtualClock({ autojump: true });
+  let ranOn = false;
+  assert.throws(
+    () =>
+      run(() =>
+        timeout(15, function* () {
+          try {
+            yield* timeout(10, function* () {
+              yield* scope(function* (s) {
+                s.spawn(function* () {
+                  try {
+                    yield* sleep(100);
+                  } finally {
+                    yield* sleep(20); // a cleanup past the outer deadline
+                  }
+                });
+                yield* sleep(100);
+              });
+            });
+          } catch (error) {
+            if (!(error instanceof TimeoutError)) throw error; // the inner timeout, handled
+          }
+          yield* sleep(1000); // the outer deadline, which passed meanwhile, comes here
+          ranOn = true;
+        }), { clock }),
+    (error) => error instanceof TimeoutError && /after 15 ms/.test(error.message),
+  );
+  assert.equal(ranOn, false);
+  assert.equal(clock.now(), 15);
+});
