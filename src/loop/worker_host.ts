@@ -175,13 +175,7 @@ function serve(...call: QueuedCall): void {
 }
 
 /** Starts a call, unless its timeout passed while it waited. */
-function start(
-  from: Channel,
-  id: number,
-  ref: string,
-  args: unknown[],
-  timeout: Timeout | 0,
-): void {
+function start(...[from, id, ref, args, timeout]: QueuedCall): void {
   let parsed: ParsedRef;
   try {
     parsed = parsedRefs.get(ref, parseRef);
@@ -288,8 +282,7 @@ function stoppedIfIdle(): void {
 
 function runQueued(): void {
   while (queued.length > 0 && !hub.nested && !stopped) {
-    const [from, id, ref, args, timeout] = queued.shift()!;
-    start(from, id, ref, args, timeout);
+    start(...queued.shift()!);
     // What arrived while it ran (the cancel of a queued call, say) is
     // handled before the next one starts.
     if (queued.length > 0) hub.drainAll();

@@ -98,7 +98,7 @@ export class Semaphore {
     core.unlock();
     // Counted against this thread, so that they come back should it end.
     const id = threadId();
-    const at = core.holder(id, true);
+    const at = core.holder(id);
     if (at >= 0) Atomics.add(words, at + 1, 1);
     return releaseOnce(() => {
       core.lock();

@@ -90,30 +90,28 @@ export class SharedCore implements Pumped {
       this.words[ID + 1] = (Math.random() * 0x7fffffff) | 0;
     }
     copies.set(`${this.words[ID]}:${this.words[ID + 1]}`, new WeakRef(owner));
-    this.holder(threadId(), true);
+    this.holder(threadId());
     shareables.set(owner, (route: Route) => {
       Atomics.store(this.words, SHARED, 1); // another thread may now change it
-      if (route.peer !== 0) this.holder(route.peer, true); // before it can revive it
+      if (route.peer !== 0) this.holder(route.peer); // before it can revive it
       return { kind, buffer: this.words.buffer as SharedArrayBuffer };
     });
   }
 
   /**
    * Where thread `id`'s holder record is (its count at the next word), made
-   * if `make`; -1 if there is none (or no room: then who holds it is no
-   * longer known, and waits never fail for want of holders).
+   * if it has none; -1 if there is no room (then who holds it is no longer
+   * known, and waits never fail for want of holders).
    */
-  holder(id: number, make: boolean): number {
+  holder(id: number): number {
     const words = this.words;
     this.lock();
     try {
-      if (make) this.sweep();
+      for (let at = HOLDERS; at < FIRST_WORD; at += 2) if (words[at] === id) return at;
+      // A new holder: the records of ended ones make room first.
+      this.sweep();
       let free = -1;
-      for (let at = HOLDERS; at < FIRST_WORD; at += 2) {
-        if (words[at] === id) return at;
-        if (free < 0 && words[at] === 0) free = at;
-      }
-      if (!make) return -1;
+      for (let at = HOLDERS; at < FIRST_WORD && free < 0; at += 2) if (words[at] === 0) free = at;
       if (free < 0) {
         words[OVERFLOW] = 1;
         return -1;
