@@ -36,6 +36,8 @@ export {
 } from "./src/errors.ts";
 export type { TandemErrorOptions } from "./src/errors.ts";
 export { Future } from "./src/future/future.ts";
+export { transfer } from "./src/future/transfer.ts";
+export type { Movable } from "./src/future/transfer.ts";
 export type { FutureState } from "./src/future/future.ts";
 export type { Operation, Waitable } from "./src/future/waitable.ts";
 export { BackgroundLoop } from "./src/loop/background_loop.ts";

@@ -27,6 +27,8 @@
 
 import { tandemErrors } from "../errors.ts";
 import { Future, resolvers } from "./future.ts";
+import { isPlain } from "./plain.ts";
+import { markOf, type Movable } from "./transfer.ts";
 import { reviveFuture, type Route, settleShared, type SharedRef, shareFuture } from "./shared.ts";
 
 const MARK = "\u0000tandem";
@@ -54,7 +56,6 @@ export function registerShareable(
   revivers.set(kind, revive);
 }
 const BOX_BYTES = 4096;
-const MAX_PLAIN_DEPTH = 64;
 
 /**
  * How deeply objects, arrays, maps, sets and errors may nest in a value sent
@@ -73,47 +74,21 @@ const PATH_SHOWN = 60;
 /** An encoded value and how it may travel. */
 export interface Encoded {
   data: unknown;
-  /** JSON text can carry it (no Map, Date, undefined, shared memory...). */
-  json: boolean;
   /** It holds markers that {@linkcode decode} must replace. */
   special: boolean;
-}
-
-/** True for data that JSON carries exactly. */
-export function isPlain(value: unknown, depth = 0): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case "object": {
-      if (value === null) return true;
-      if (depth > MAX_PLAIN_DEPTH) return false;
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !isPlain(value[i], depth + 1)) return false;
-        }
-        return true;
-      }
-      if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-      for (const key in value) {
-        if (!isPlain((value as Record<string, unknown>)[key], depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
+  /**
+   * What the message must move rather than copy (`postMessage`'s transfer
+   * list): what `transfer()` listed, and the copies of large buffers.
+   */
+  transfer: Transferable[];
 }
 
 /** Prepares `value` to be sent over `route`; throws `DataCloneError` naming the culprit. */
 export function encode(value: unknown, route: Route, path = "value"): Encoded {
-  if (isPlain(value)) return { data: value, json: true, special: false };
+  if (isPlain(value)) return { data: value, special: false, transfer: [] };
   const encoder = new Encoder(route);
   const data = encoder.value(value, path, 0);
-  return { data, json: encoder.json, special: encoder.special };
+  return { data, special: encoder.special, transfer: encoder.finish() };
 }
 
 /** Rebuilds a value that {@linkcode encode} prepared, received over `route`. */
@@ -138,23 +113,87 @@ export function dataCloneError(message: string): DOMException {
 type Marker = { [MARK]: string } & Record<string, unknown>;
 
 class Encoder {
-  json = true;
   special = false;
   readonly #seen = new Map<object, unknown>();
+  /** What marked values listed to move, with where each was listed (for errors). */
+  readonly #moving = new Map<Transferable, string>();
+  /** Large buffers met, each with its "bytes" marker: moved or copied at the end. */
+  readonly #buffers = new Map<ArrayBuffer, Marker>();
+  /** Objects met that structured clone copies only when moved (ports...), with their paths. */
+  readonly #movable = new Map<object, string>();
   constructor(readonly route: Route) {}
+
+  /**
+   * Settles what moves (a buffer or port must be listed by `transfer()` to
+   * move; every large buffer not listed moves as a fresh copy) and checks
+   * that everything listed was part of the value; returns the transfer list.
+   */
+  finish(): Transferable[] {
+    const moves: Transferable[] = [];
+    for (const [buffer, marker] of this.#buffers) {
+      if (this.#moving.has(buffer)) continue;
+      marker.buffer = buffer.slice(0); // one copy, at memory speed, then moved
+      moves.push(marker.buffer as ArrayBuffer);
+    }
+    for (const [object, path] of this.#movable) {
+      if (!this.#moving.has(object as Transferable)) {
+        throw dataCloneError(
+          `cannot send ${path}: a ${object.constructor.name} cannot be copied, only moved: ` +
+            "list it in transfer(value, [...])",
+        );
+      }
+    }
+    for (const [item, listed] of this.#moving) {
+      if (!this.#met(item)) {
+        throw dataCloneError(
+          `cannot send ${listed}: it is listed for transfer but is not part of the value ` +
+            "(list a typed array's .buffer, say, not a copy of it)",
+        );
+      }
+      moves.push(item);
+    }
+    return moves;
+  }
+
+  #met(item: Transferable): boolean {
+    return this.#seen.has(item as object) || this.#buffers.has(item as ArrayBuffer) ||
+      this.#movable.has(item as object);
+  }
+
+  /** Takes in what `object`, found at `path`, was marked to move. */
+  #markedAt(listed: readonly Movable[], path: string): void {
+    for (let i = 0; i < listed.length; i++) {
+      const item = listed[i];
+      const at = `${path}'s transfer list [${i}]`;
+      if (listed.indexOf(item) !== i) throw dataCloneError(`cannot send ${at}: it is listed twice`);
+      if (this.#moving.has(item as Transferable)) continue; // another marked value lists it too
+      if (item instanceof ArrayBuffer) {
+        if (item.detached) {
+          throw dataCloneError(`cannot send ${at}: the ArrayBuffer is detached (moved already)`);
+        }
+      } else if (ArrayBuffer.isView(item)) {
+        throw dataCloneError(`cannot send ${at}: it is a view; list its .buffer instead`);
+      } else if (typeof item !== "object" || item === null || item instanceof SharedArrayBuffer) {
+        throw dataCloneError(
+          `cannot send ${at}: ${
+            item instanceof SharedArrayBuffer
+              ? "a SharedArrayBuffer is shared, never moved; do not list it"
+              : `${String(item)} is not transferable`
+          }`,
+        );
+      }
+      this.#moving.set(item as Transferable, at);
+    }
+  }
 
   /** Encodes `value`, found at `path` nested `depth` levels deep. */
   value(value: unknown, path: string, depth: number): unknown {
     switch (typeof value) {
       case "number":
-        if (!Number.isFinite(value) || Object.is(value, -0)) this.json = false;
-        return value;
       case "string":
       case "boolean":
-        return value;
       case "undefined":
       case "bigint":
-        this.json = false;
         return value;
       case "symbol":
         throw dataCloneError(`cannot send ${path}: it is a symbol (${String(value)})`);
@@ -165,16 +204,16 @@ class Encoder {
     const object = value as object;
     const seen = this.#seen.get(object);
     if (seen !== undefined || this.#seen.has(object)) {
-      this.json = false; // shared or cyclic: structured clone keeps it, JSON would not
       return seen;
     }
     if (depth >= MAX_NESTING) throw nestedTooDeep(path);
+    const listed = markOf(object);
+    if (listed !== undefined) this.#markedAt(listed, path);
     if (object instanceof Future) {
       return this.#remember(object, this.#future(object, undefined, depth));
     }
     const share = shareables.get(object);
     if (share !== undefined) {
-      this.json = false;
       const { kind, buffer } = share(this.route);
       return this.#remember(object, this.#mark("shared", { type: kind, buffer }));
     }
@@ -185,7 +224,6 @@ class Encoder {
       this.#seen.set(object, copy);
       for (let i = 0; i < length; i++) {
         if (!(i in object)) {
-          this.json = false;
           for (const at of indicesFrom(object, i)) {
             copy[at] = this.value(object[at], `${path}[${at}]`, depth + 1);
           }
@@ -196,7 +234,6 @@ class Encoder {
       return copy;
     }
     if (object instanceof Map) {
-      this.json = false;
       const copy = new Map();
       this.#seen.set(object, copy);
       let i = 0;
@@ -210,17 +247,17 @@ class Encoder {
       return copy;
     }
     if (object instanceof Set) {
-      this.json = false;
       const copy = new Set();
       this.#seen.set(object, copy);
       let i = 0;
       for (const v of object) copy.add(this.value(v, `${path}<item ${i++}>`, depth + 1));
       return copy;
     }
-    if (ArrayBuffer.isView(object)) return this.#view(object);
-    if (object instanceof ArrayBuffer) return this.#remember(object, this.#buffer(object));
-    if (isClonedAsIs(object)) {
-      this.json = false;
+    if (ArrayBuffer.isView(object)) return this.#view(object, path);
+    if (object instanceof ArrayBuffer) return this.#remember(object, this.#buffer(object, path));
+    if (isClonedAsIs(object)) return this.#remember(object, object);
+    if (isMovable(object)) {
+      this.#movable.set(object, path); // it must be listed for transfer: see finish()
       return this.#remember(object, object);
     }
     // Plain objects, and class instances (structured clone keeps their own
@@ -236,7 +273,6 @@ class Encoder {
       );
     }
     if (proto !== Object.prototype) {
-      this.json = false;
       // Its properties first, so that a culprit among them is named exactly.
       if (proto !== null && extendsBuiltIn(proto)) refuseUncloneable(object, path);
     }
@@ -262,14 +298,12 @@ class Encoder {
       );
     }
     if (depth >= MAX_NESTING) throw nestedTooDeep(path);
-    this.json = false;
     const marker = this.#future(resolver.future, resolver.ok, depth);
     marker[MARK] = resolver.ok ? "resolve" : "reject";
     return this.#remember(fn, marker);
   }
 
   #future(future: Future<unknown>, viaResolver: boolean | undefined, depth: number): Marker {
-    this.json = false;
     const ref: SharedRef = shareFuture(future, this.route, viaResolver !== undefined);
     const marker = this.#mark("future", { ref });
     // (The value is in the marker's ref's outcome: three levels down.)
@@ -307,21 +341,37 @@ class Encoder {
     return marker;
   }
 
-  #buffer(buffer: ArrayBuffer): unknown {
-    this.json = false;
-    if (buffer.byteLength < BOX_BYTES) return buffer;
-    const shared = new SharedArrayBuffer(buffer.byteLength);
-    new Uint8Array(shared).set(new Uint8Array(buffer));
-    return this.#mark("bytes", { shared });
+  /**
+   * A large buffer goes as a "bytes" marker whose buffer moves: itself when
+   * listed for transfer, else a copy (see `finish()`). Structured clone
+   * would copy it twice, and `receiveMessageOnPort` would read the copy at
+   * ~60 ns a byte; a moved bare buffer arrives at once. Small ones, and
+   * resizable ones (a copy would lose that), go as they are.
+   */
+  #buffer(buffer: ArrayBuffer, path: string): unknown {
+    if (buffer.detached) {
+      throw dataCloneError(`cannot send ${path}: its ArrayBuffer is detached (moved already)`);
+    }
+    if (buffer.byteLength < BOX_BYTES || buffer.resizable) return buffer;
+    const marker = this.#mark("bytes", { buffer });
+    this.#buffers.set(buffer, marker);
+    return marker;
   }
 
-  #view(view: ArrayBufferView): unknown {
-    this.json = false;
+  /**
+   * A view of a large buffer goes as a marker holding the buffer's: a view
+   * moved as it is arrives as slowly as a copy through `receiveMessageOnPort`.
+   */
+  #view(view: ArrayBufferView, path: string): unknown {
     const buffer = view.buffer;
-    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength < BOX_BYTES) {
+    if (!(buffer instanceof ArrayBuffer)) return this.#remember(view, view);
+    if (buffer.byteLength < BOX_BYTES || buffer.resizable) {
+      this.#buffer(buffer, `${path}.buffer`);
+      this.#seen.set(buffer, buffer); // (as met: it may be listed for transfer)
       return this.#remember(view, view);
     }
-    const boxed = this.#seen.get(buffer) ?? this.#remember(buffer, this.#buffer(buffer));
+    const boxed = this.#seen.get(buffer) ??
+      this.#remember(buffer, this.#buffer(buffer, `${path}.buffer`));
     const length = view instanceof DataView ? view.byteLength : (view as Uint8Array).length;
     return this.#remember(
       view,
@@ -375,13 +425,8 @@ class Decoder {
     switch (kind) {
       case "error":
         return this.#error(marker);
-      case "bytes": {
-        const shared = marker.shared as SharedArrayBuffer;
-        const buffer = new ArrayBuffer(shared.byteLength);
-        new Uint8Array(buffer).set(new Uint8Array(shared));
-        this.#seen.set(marker, buffer);
-        return buffer;
-      }
+      case "bytes":
+        return marker.buffer;
       case "view": {
         const buffer = this.value(marker.buffer) as ArrayBuffer;
         const Type = (globalThis as unknown as Record<string, new (...a: unknown[]) => unknown>)[
@@ -481,6 +526,21 @@ function knownConstructorName(error: Error): string {
     }
   }
   return "Error";
+}
+
+/** Objects that structured clone passes on only when they are moved. */
+const MOVABLE = [
+  "MessagePort",
+  "ReadableStream",
+  "WritableStream",
+  "TransformStream",
+  "ImageBitmap",
+]
+  .map((name) => (globalThis as unknown as Record<string, unknown>)[name])
+  .filter((ctor): ctor is new () => object => typeof ctor === "function");
+
+function isMovable(object: object): boolean {
+  return MOVABLE.some((ctor) => object instanceof ctor);
 }
 
 function isClonedAsIs(object: object): boolean {

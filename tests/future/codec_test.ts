@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test, WAIT_MS } from "../bounded.ts";
 import { BackgroundLoop } from "../../mod.ts";
-import { decode, encode, isPlain, MAX_NESTING } from "../../src/future/codec.ts";
+import { decode, encode, MAX_NESTING } from "../../src/future/codec.ts";
+import { isPlain } from "../../src/future/plain.ts";
 import type { Route } from "../../src/future/shared.ts";
 import { RecordWriter } from "../../src/loop/record.ts";
 import { nest } from "../fixtures/tasks.ts";

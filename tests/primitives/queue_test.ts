@@ -98,3 +98,19 @@ test("4 threads, 100 000 items: every item arrives exactly once", async () => {
   assert.equal(results[0].count + results[1].count, 4 * per);
   assert.ok(seen.every((count) => count === 1), "an item was lost or duplicated");
 });
+
+test("large items wrap around the queue's memory and come out exact, JSON and not", () => {
+  const queue = new Queue<unknown>({ bytes: 3 << 20 });
+  const text = "é€𝄞\ud800 end"; // two-, three-, four-byte UTF-8 and a lone surrogate
+  const bytes = new Uint8Array(1 << 20).map((_, i) => i * 7);
+  const items = [
+    { text, list: Array.from({ length: 50_000 }, (_, i) => i) },
+    bytes,
+    new Map([[1, bytes.subarray(5, 9)]]),
+    "x".repeat(300_001), // odd byte length
+  ];
+  for (let round = 0; round < 4; round++) { // each round starts further into the area
+    for (const item of items) queue.put(item).wait(WAIT_MS);
+    for (const item of items) assert.deepEqual(queue.get().wait(WAIT_MS), item, `round ${round}`);
+  }
+});

@@ -1,0 +1,64 @@
+/**
+ * Zero-copy moves: {@linkcode transfer} marks a value so that, when it
+ * crosses to another thread, the buffers and ports it lists are moved
+ * instead of copied.
+ *
+ * @module
+ */
+
+import { isPlain } from "./plain.ts";
+
+/**
+ * What {@linkcode transfer} lists: a `Transferable`, or a typed array's
+ * `.buffer` as TypeScript types it (`ArrayBufferLike`; a `SharedArrayBuffer`
+ * there fails the send, since shared memory is shared, never moved).
+ */
+export type Movable = Transferable | ArrayBufferLike;
+
+/** Values marked by {@linkcode transfer}, with what they move. */
+const marks = new WeakMap<object, readonly Movable[]>();
+
+/**
+ * Marks `value` so that when it crosses to another thread — as a call
+ * argument, as what a background function returns, as the value that
+ * settles a shared `Future`, or as a `ControlClient` call's argument or
+ * answer — the `transferables` it holds (`ArrayBuffer`, `MessagePort`, ...)
+ * are moved, not copied: the sender's buffer is detached afterwards, and the
+ * receiver gets the bytes without a copy. Returns `value` itself.
+ *
+ * Everything listed must be part of `value` (a typed array's `.buffer`, a
+ * port in one of its properties...), be transferable and be listed once;
+ * else sending it fails with a `DataCloneError` that names the culprit (a
+ * plain-data `value`, which holds nothing that can move, fails here). Once
+ * moved, a buffer is detached: sending the value again fails, naming it.
+ *
+ * Unmarked values are copied, as structured clone copies them (large
+ * buffers at memory speed either way).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { transfer } from "@tandem/tandem";
+ * const image = new Uint8Array(1 << 20);
+ * assert.equal(transfer(image, [image.buffer]), image);
+ * // `loop.api.invert(transfer(image, [image.buffer]))` moves the megabyte;
+ * // image.buffer.detached is true afterwards.
+ * ```
+ */
+export function transfer<T>(value: T, transferables: readonly Movable[]): T {
+  if (transferables.length === 0) return value;
+  if (typeof value !== "object" || value === null || isPlain(value)) {
+    throw new DOMException(
+      "transfer(): the value holds nothing that can be moved (plain data, or not an object); " +
+        "mark the object that holds the buffers or ports listed",
+      "DataCloneError",
+    );
+  }
+  marks.set(value, [...transferables]);
+  return value;
+}
+
+/** What `value` was marked to move; undefined when it is not marked. */
+export function markOf(value: object): readonly Movable[] | undefined {
+  return marks.get(value);
+}
