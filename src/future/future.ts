@@ -105,6 +105,21 @@ export interface FutureInternals {
   handsOver(future: Future<unknown>, giveBack: (value: never) => void): void;
   /** The `giveBack` of a future marked by `handsOver`. */
   giveBack(future: Future<unknown>): ((value: unknown) => void) | undefined;
+  /** `onDone` for tandem's own bookkeeping: it does not count as looking at the outcome. */
+  whenDone(future: Future<unknown>, callback: (future: never) => void): void;
+  /**
+   * Makes a failure of `future` that nobody looks at (no `await`, `then`,
+   * `wait`, `yield*` or `onDone`) reported as an unhandled Promise rejection
+   * once the turn it failed in is over (see `Future`); `failed`, if given,
+   * is told of such failures at once (a loop collects them for `close()`).
+   */
+  reportUnobserved(future: Future<unknown>, failed?: (future: Future<unknown>) => void): void;
+  /** Somebody looked at the outcome of `future` (or will). */
+  observed(future: Future<unknown>): boolean;
+  /** The rejected Promise that reports the failure of `future` nobody observed, if it was made. */
+  report(future: Future<unknown>): Promise<unknown> | undefined;
+  /** Counts as looking at `future`'s outcome (its failure is taken care of). */
+  observe(future: Future<unknown>): void;
 }
 
 /** @internal */
@@ -140,6 +155,13 @@ export class Future<T> implements Waitable<T> {
   #link: FutureLink | undefined = undefined;
   #adoptsPromise = false;
   #giveBack: ((value: never) => void) | undefined = undefined;
+  /** Somebody consumed the outcome, or said they will (`then`, `wait`, `onDone`, `yield*`). */
+  #observed = false;
+  /**
+   * Failures nobody observed are reported (background calls): with this
+   * callback, or `null` for no callback; undefined: not reported.
+   */
+  #reportTo: ((future: Future<unknown>) => void) | null | undefined = undefined;
 
   static {
     internals = {
@@ -165,6 +187,14 @@ export class Future<T> implements Waitable<T> {
         f.#giveBack = giveBack;
       },
       giveBack: (f) => f.#giveBack as ((value: unknown) => void) | undefined,
+      whenDone: (f, callback) => f.#subscribe(callback as never),
+      reportUnobserved: (f, failed) => {
+        f.#reportTo = failed ?? null;
+        if (f.#state === REJECTED) f.#report();
+      },
+      observed: (f) => f.#observed,
+      report: (f) => f.#observed || f.#reportTo === undefined ? undefined : f.#promise,
+      observe: (f) => f.#observe(),
     };
   }
 
@@ -271,6 +301,11 @@ export class Future<T> implements Waitable<T> {
    * callback is reported with `reportError`, not swallowed.
    */
   onDone(callback: (future: Future<T>) => void): void {
+    this.#observe();
+    this.#subscribe(callback);
+  }
+
+  #subscribe(callback: (future: Future<T>) => void): void {
     if (this.#state >= FULFILLED) return runCallback(callback, this as Future<unknown>);
     this.#link?.watched?.();
     const callbacks = this.#callbacks;
@@ -288,6 +323,7 @@ export class Future<T> implements Waitable<T> {
    * `LoopClosedError` (its loop was closed).
    */
   wait(timeoutMs?: number): T {
+    this.#observe();
     if (this.#state >= FULFILLED) return this.#outcome();
     const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
     // Pumping (and asking whether the other side is gone) only pays after
@@ -347,6 +383,7 @@ export class Future<T> implements Waitable<T> {
 
   /** `yield* future` inside a scheduler task; a settled future does not yield. */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
+    this.#observe();
     if (this.#state < FULFILLED) return waitFor(this);
     return new SettledIterator<T>(this.#state === FULFILLED, this.#value);
   }
@@ -354,6 +391,24 @@ export class Future<T> implements Waitable<T> {
   /** Shown by `console.log` and `String(future)`. */
   get [Symbol.toStringTag](): string {
     return `Future<${this.state}>`;
+  }
+
+  #observe(): void {
+    if (this.#observed) return;
+    this.#observed = true;
+    // Reported already, or about to be: the rejection is handled now.
+    if (this.#state === REJECTED && this.#reportTo !== undefined) this.#promise!.catch(ignore);
+  }
+
+  /**
+   * A failure nobody observed yet: a rejected Promise that nobody handles
+   * is what the host reports at the end of this turn, unless the future is
+   * observed by then (which handles it); later, too, a look handles it.
+   */
+  #report(): void {
+    if (this.#observed) return;
+    this.#promise = Promise.reject(this.#value);
+    this.#reportTo?.(this as Future<unknown>);
   }
 
   #outcome(): T {
@@ -370,6 +425,7 @@ export class Future<T> implements Waitable<T> {
   }
 
   #asPromise(): Promise<T> {
+    this.#observe();
     if (this.#promise) return this.#promise;
     if (this.#state === FULFILLED) this.#promise = Promise.resolve(this.#value as T);
     else if (this.#state > FULFILLED) {
@@ -396,6 +452,7 @@ export class Future<T> implements Waitable<T> {
       this.#resolvePromise = this.#rejectPromise = undefined;
     }
     link?.settled?.(this as Future<unknown>);
+    if (state === REJECTED && this.#reportTo !== undefined) this.#report();
     const callbacks = this.#callbacks;
     if (callbacks !== undefined) {
       this.#callbacks = undefined;
@@ -444,6 +501,8 @@ export const resolvers: WeakMap<
   (value: never) => void,
   { future: Future<unknown>; ok: boolean }
 > = new WeakMap();
+
+function ignore(): void {}
 
 function runCallback(callback: Callback, future: Future<unknown>): void {
   try {

@@ -92,10 +92,39 @@ interface Target {
   label: string;
 }
 
+/** What the rejections that report unobserved failures stand for (see `LoopCore.unobserved`). */
+let reports:
+  | WeakMap<Promise<unknown>, { unobserved: Set<Future<unknown>>; call: Future<unknown> }>
+  | undefined;
+
 class LoopCore {
   readonly channels: Channel[] = [];
   readonly workers: Worker[] = [];
   closing: Future<void> | undefined = undefined;
+  /**
+   * Calls that failed while nobody looked at their future, and that the host
+   * has not reported yet as unhandled rejections (it does at the end of the
+   * turn they failed in): `close()` fails with those (once each).
+   */
+  readonly unobserved = new Set<Future<unknown>>();
+  readonly noteUnobserved = (call: Future<unknown>): void => {
+    const unobserved = this.unobserved;
+    // (Pruned as it grows: a look taken later takes a failure out.)
+    if (unobserved.size >= 64 && (unobserved.size & (unobserved.size - 1)) === 0) {
+      for (const old of unobserved) if (internals.observed(old)) unobserved.delete(old);
+    }
+    unobserved.add(call);
+    const report = internals.report(call);
+    if (report === undefined) return;
+    if (reports === undefined) {
+      reports = new WeakMap();
+      globalThis.addEventListener("unhandledrejection", (event) => {
+        const reported = reports!.get(event.promise);
+        reported?.unobserved.delete(reported.call);
+      });
+    }
+    reports.set(report, { unobserved, call });
+  };
   /** For a loop an ancestor thread registered: its name, and calls go up. */
   via: string | undefined = undefined;
   /** Export names already resolved (the blocking path is too short for a RegExp per call). */
@@ -329,6 +358,12 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   }
 
   #send(fn: FunctionRef, args: unknown[]): Future<unknown> {
+    const call = this.#call(fn, args);
+    internals.reportUnobserved(call, this.#core.noteUnobserved);
+    return call;
+  }
+
+  #call(fn: FunctionRef, args: unknown[]): Future<unknown> {
     const core = this.#core;
     if (core.closing) {
       return Future.reject(new LoopClosedError(`the loop "${core.name}" is closed`));
@@ -469,8 +504,27 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       return core.closing = Future.resolve(undefined);
     }
     unregisterLoop(core.name, this as BackgroundLoop);
-    const { future, resolve } = Future.withResolvers<void>();
+    const { future, resolve, reject } = Future.withResolvers<void>();
     core.closing = future;
+    internals.reportUnobserved(future as Future<unknown>);
+    // The loop is gone: failures nobody looked at never will be; they fail the close.
+    const closed = (): void => {
+      const failures = [...core.unobserved].filter((call) => !internals.observed(call));
+      core.unobserved.clear();
+      if (failures.length === 0) return resolve();
+      const errors = failures.map((call) => {
+        internals.observe(call);
+        return internals.outcome(call)!.value;
+      });
+      reject(
+        new AggregateError(
+          errors,
+          `${errors.length} call${errors.length > 1 ? "s" : ""} of the loop "${core.name}" ` +
+            `failed and nobody looked at ${errors.length > 1 ? "their futures" : "its future"} ` +
+            "(await, wait(), yield* or onDone)",
+        ),
+      );
+    };
     let graceEnd = Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let running = core.channels.length;
@@ -488,7 +542,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
         channel.close(() => {
           if (--running > 0) return;
           clearTimeout(timer);
-          resolve();
+          closed();
         });
       }
     };
@@ -504,7 +558,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     const pending = core.pending();
     let remaining = pending.length;
     if (remaining === 0) stop();
-    else for (const call of pending) call.onDone(() => --remaining === 0 && stop());
+    else for (const call of pending) internals.whenDone(call, () => --remaining === 0 && stop());
     return future;
   }
 
