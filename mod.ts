@@ -59,6 +59,8 @@ export type { PmapOptions } from "./src/scheduler/pmap.ts";
 export { Limiter } from "./src/scheduler/limiter.ts";
 export { VirtualClock } from "./src/scheduler/virtual_clock.ts";
 export { stackless } from "./src/scheduler/stackless.ts";
+export { createContext } from "./src/scheduler/context.ts";
+export type { Context } from "./src/scheduler/context.ts";
 export { Event } from "./src/primitives/event.ts";
 export { Queue } from "./src/primitives/queue.ts";
 export type { QueueOptions } from "./src/primitives/queue.ts";

@@ -164,6 +164,13 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
   resumedBy: Future<unknown> | typeof YIELD_POINT | undefined = undefined;
   /** The scope the task was spawned in (none for a run's main task). */
   home: TaskScope | undefined = undefined;
+  /**
+   * Its context values (see `context.ts`): those of the task that spawned
+   * it (or of the task that started the run), as they were then. Never
+   * changed in place: a task that sets a value makes a new map, so the tasks
+   * that share the old one keep theirs.
+   */
+  context: ReadonlyMap<object, unknown> | undefined = undefined;
   resumer: ((future: Future<unknown>) => void) | undefined = undefined;
 
   constructor(
@@ -344,6 +351,11 @@ export class TaskScope extends CancelScope {
   }
 }
 
+/** The task running now, if any. */
+export function runningFiber(): Fiber | undefined {
+  return current;
+}
+
 /** The task running now (inside an operation), or a TypeError naming `what`. */
 export function currentFiber(what: string): Fiber {
   if (current === undefined) {
@@ -399,6 +411,7 @@ export class Scheduler implements ClockListener {
   /** The run's main task. */
   start<T>(body: () => Operation<T>, name: string): Fiber<T> {
     const fiber = new Fiber<T>(this, this.root, body, body.name || name);
+    fiber.context = current?.context; // a run inside a task starts from its values
     this.root.tasks.add(fiber as Fiber);
     this.#enqueue(fiber as Fiber);
     return fiber;
@@ -407,6 +420,7 @@ export class Scheduler implements ClockListener {
   spawn<T>(body: () => Operation<T>, scope: TaskScope): Fiber<T> {
     const fiber = new Fiber<T>(this, scope, body, body.name || "task") as Fiber;
     fiber.home = scope;
+    fiber.context = current?.context;
     scope.tasks.add(fiber);
     if (scope.errors !== undefined) fiber.pending = [scope.errors[scope.errors.length - 1]];
     this.#enqueue(fiber);
