@@ -44,6 +44,7 @@ export { BackgroundLoop } from "./src/loop/background_loop.ts";
 export type { CallOptions, LoopApi, LoopOptions } from "./src/loop/background_loop.ts";
 export type { Executor, FunctionRef } from "./src/loop/executor.ts";
 export { currentSignal } from "./src/loop/current_signal.ts";
+export { timeLeft } from "./src/loop/time_left.ts";
 export { run, sync } from "./src/scheduler/run.ts";
 export type { RunOptions } from "./src/scheduler/run.ts";
 export { runAsync, startGuestRun } from "./src/scheduler/run_async.ts";

@@ -15,7 +15,12 @@ export class CallContext {
   cancelled = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  constructor(readonly id: number, readonly label: string) {}
+  constructor(
+    readonly id: number,
+    readonly label: string,
+    /** When its timeout passes (`performance.now()` time; Infinity: none). */
+    readonly deadline: number = Infinity,
+  ) {}
 
   /** Made on first use: most calls never ask for it. */
   get signal(): AbortSignal {
@@ -78,8 +83,13 @@ export function runAsCall(
  * }
  * ```
  */
+/** The background call running now, if any. */
+export function currentCall(): CallContext | undefined {
+  return syncContext ?? asyncContext.getStore();
+}
+
 export function currentSignal(): AbortSignal {
-  const context = syncContext ?? asyncContext.getStore();
+  const context = currentCall();
   if (context === undefined) {
     throw new Error("currentSignal() was called outside a background call");
   }

@@ -192,7 +192,7 @@ function start(...[from, id, ref, args, timeout]: QueuedCall): void {
   }
   const entry = load(url);
   if (entry.namespace === undefined && entry.error === undefined) {
-    const context = new CallContext(id, label);
+    const context = callContext(id, label, timeout);
     running.set(id, context);
     inFlight++;
     entry.loading.then(() => {
@@ -206,7 +206,13 @@ function start(...[from, id, ref, args, timeout]: QueuedCall): void {
     });
     return;
   }
-  invoke(from, new CallContext(id, label), url, name, args, timeout, entry);
+  invoke(from, callContext(id, label, timeout), url, name, args, timeout, entry);
+}
+
+/** A call's context; its deadline on this thread's monotonic clock (what `timeLeft()` reads). */
+function callContext(id: number, label: string, timeout: Timeout | 0): CallContext {
+  const left = timeout === 0 ? Infinity : Math.min(timeout[0], timeout[1] - epochNow());
+  return new CallContext(id, label, performance.now() + left);
 }
 
 function invoke(

@@ -278,6 +278,9 @@ export class TaskScope extends CancelScope {
    */
   cutShort = false;
 
+  /** Its own deadline, on its run's clock (Infinity: none). */
+  deadline = Infinity;
+
   /** The deadline passed: every task inside is cancelled with `error`. */
   expire(error: TimeoutError): void {
     this.expired = error;
@@ -349,6 +352,19 @@ export class TaskScope extends CancelScope {
       else if (!later.includes(error)) later.push(error);
     }
   }
+}
+
+/**
+ * Milliseconds until the nearest deadline of the scopes the running task
+ * is in, on its run's clock (0 once passed); undefined outside a task.
+ */
+export function taskTimeLeft(): number | undefined {
+  if (current === undefined) return undefined;
+  let deadline = Infinity;
+  for (let scope: CancelScope | undefined = current.scope; scope; scope = scope.parent) {
+    if (scope instanceof TaskScope && scope.deadline < deadline) deadline = scope.deadline;
+  }
+  return Math.max(0, deadline - current.scheduler.clock.now());
 }
 
 /** The task running now, if any. */

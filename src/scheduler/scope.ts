@@ -173,6 +173,7 @@ function armDeadline(s: TaskScope, options: ScopeOptions) {
   const clock = s.scheduler.clock;
   const fromTimeout = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs;
   const at = Math.min(fromTimeout, deadline ?? Infinity);
+  s.deadline = at;
   const expire = () =>
     s.expire(
       new TimeoutError(
