@@ -61,6 +61,7 @@ export { Limiter } from "./src/scheduler/limiter.ts";
 export { VirtualClock } from "./src/scheduler/virtual_clock.ts";
 export { stackless } from "./src/scheduler/stackless.ts";
 export { createContext } from "./src/scheduler/context.ts";
+export { onAllWaiting } from "./src/scheduler/on_all_waiting.ts";
 export type { Context } from "./src/scheduler/context.ts";
 export { Event } from "./src/primitives/event.ts";
 export { Queue } from "./src/primitives/queue.ts";

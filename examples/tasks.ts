@@ -118,3 +118,8 @@ export function slowHash(text: string): string {
   }
   return (h >>> 0).toString(16);
 }
+
+/** A batch endpoint: many records in one call. */
+export function getRecords(ids: number[]): { id: number; title: string }[] {
+  return ids.map((id) => ({ id, title: `record ${id}` }));
+}

@@ -43,6 +43,13 @@
  *    step meanwhile; what settled for them is queued and seen after. Runs
  *    nest up to {@linkcode MAX_RUN_DEPTH} deep; the next one throws a
  *    `RangeError` saying so, before the stack could overflow.
+ * 7. When every task of a run waits (none is ready, no timer is due), the
+ *    callbacks given to `onAllWaiting()` run, each once, in the order given,
+ *    before the run blocks the thread or hands the turn back to its host;
+ *    those given meanwhile wait for the next time. A future a callback
+ *    returns is waited on by the run as a task's wait would be (a blocking
+ *    run wakes for it, and does not call it a deadlock while it is linked
+ *    to a live thread).
  *
  * @module
  */
@@ -130,6 +137,13 @@ const STALL_CHECK_MS = 1000;
 const SLICE_MS = 5;
 
 let current: Fiber | undefined;
+/** The run whose `onAllWaiting` callbacks run now (they may give more). */
+let flushing: Scheduler | undefined;
+
+/** The run of the running task, or of the `onAllWaiting` callback running now. */
+export function runningScheduler(what: string): Scheduler {
+  return flushing ?? currentFiber(what).scheduler;
+}
 
 /** A task's state in the run loop. */
 export class Fiber<T = unknown> extends Future<T> implements Task<T> {
@@ -409,6 +423,8 @@ export class Scheduler implements ClockListener {
   #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   #hostTimerDue = Infinity;
   #jumpPending = false;
+  /** What `onAllWaiting()` was given, for the next time every task waits (guarantee 7). */
+  #whenAllWait: (() => unknown)[] | undefined = undefined;
   readonly root: CancelScope = new CancelScope(this, undefined);
 
   constructor(readonly clock: Clock, readonly host: Host | undefined) {
@@ -441,6 +457,42 @@ export class Scheduler implements ClockListener {
     if (scope.errors !== undefined) fiber.pending = [scope.errors[scope.errors.length - 1]];
     this.#enqueue(fiber);
     return fiber as Fiber<T>;
+  }
+
+  /** Calls `callback` the next time every task of this run waits (guarantee 7). */
+  onAllWaiting(callback: () => unknown): void {
+    (this.#whenAllWait ??= []).push(callback);
+  }
+
+  /** Every task waits: runs the `onAllWaiting` callbacks; true if there were any. */
+  #allWaiting(): boolean {
+    const callbacks = this.#whenAllWait;
+    if (callbacks === undefined) return false;
+    this.#whenAllWait = undefined;
+    for (const callback of callbacks) {
+      let returned: unknown;
+      const outer = flushing;
+      flushing = this;
+      try {
+        returned = callback();
+      } catch (error) {
+        reportError(error);
+        continue;
+      } finally {
+        flushing = outer;
+      }
+      if (returned instanceof Future && returned.state !== "fulfilled") {
+        // Waited on as a task would: the run wakes for it (its failure is the callback's to handle).
+        const watcher = new Fiber(this, this.root, function* () {
+          try {
+            yield* returned;
+          } catch { /* the callback's own to handle */ }
+        }, "onAllWaiting");
+        this.root.tasks.add(watcher as Fiber);
+        this.#enqueue(watcher as Fiber);
+      }
+    }
+    return true;
   }
 
   /** A future fulfilled `ms` from now on this run's clock. */
@@ -823,7 +875,7 @@ export class Scheduler implements ClockListener {
 
   /** No task is ready: fire what is due, or block until something may be. */
   #idleBlocking(): void {
-    if (this.#fireDue()) return;
+    if (this.#fireDue() || this.#allWaiting()) return;
     const h = hub();
     const ticket = h.ticket();
     h.pump();
@@ -930,7 +982,8 @@ export class Scheduler implements ClockListener {
       for (;;) {
         this.#runBatch();
         this.#fireDue();
-        if (this.#queue.length === 0 || this.#finished) break;
+        if (this.#finished) break;
+        if (this.#queue.length === 0 && !(this.#allWaiting() && this.#queue.length > 0)) break;
         if (performance.now() > sliceEnd) {
           this.#scheduled = true;
           this.host!.later(this.#drive);
