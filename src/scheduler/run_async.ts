@@ -5,6 +5,7 @@
  * @module
  */
 
+import { CancelledError } from "../errors.ts";
 import { FULFILLED, internals } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { checkBody, type RunOptions } from "./run.ts";
@@ -81,19 +82,94 @@ export function startGuestRun<T>(body: () => Operation<T>, host: GuestHost<T>): 
   if (typeof host?.runSyncSoon !== "function") {
     throw new TypeError("startGuestRun(): the host must offer runSyncSoon(fn)");
   }
-  const runSyncSoon = host.runSyncSoon.bind(host);
-  return runHosted(
+  const done = host.done;
+  const guest = new Guest(host, body.name || "guest");
+  const main = runHosted(
     body,
     (host.clock as Clock | undefined) ?? realClock,
-    { soon: runSyncSoon, later: runSyncSoon },
+    { soon: (drive) => guest.turn(drive), later: (drive) => guest.turn(drive) },
     "guest",
     (main) => {
       const outcome = internals.outcome(main)!;
-      host.done?.(
+      done?.call(
+        guest.host,
         outcome.state === FULFILLED
           ? { ok: true, value: outcome.value as T }
           : { ok: false, error: outcome.value },
       );
     },
   );
+  guest.main = main;
+  return main;
 }
+
+/**
+ * A guest run's side of its host, and how an abandoned guest is noticed
+ * (aioguest's rule): the host drops a `runSyncSoon` callback without
+ * calling it, so the guest would never get a turn again. Each callback
+ * handed out is watched by a `FinalizationRegistry`; while one is out, the
+ * guest holds its host only weakly (the callback holds it), so a host that
+ * lets go of the callback lets go of everything, and the guest learns it
+ * when the callback is collected. Then it warns, naming the run, cancels its
+ * main task, and finishes it on this thread's event loop (its `finally`
+ * blocks run), delivering the outcome to `done`.
+ */
+class Guest {
+  /** The host, held strongly only while no callback of ours is out (see above). */
+  #held: GuestHost<never> | undefined;
+  readonly #weak: WeakRef<GuestHost<never>>;
+  #out = 0;
+  /** The driver last handed out: the abandoned run goes on with it. */
+  #drive: (() => void) | undefined = undefined;
+  abandoned = false;
+  main: Task<unknown> | undefined = undefined;
+
+  constructor(host: GuestHost<never>, readonly name: string) {
+    this.#held = host;
+    this.#weak = new WeakRef(host);
+  }
+
+  get host(): GuestHost<never> | undefined {
+    return this.#held ?? this.#weak.deref();
+  }
+
+  /** The run asks for a turn. */
+  turn(drive: () => void): void {
+    this.#drive = drive;
+    const host = this.host;
+    if (this.abandoned || host === undefined) {
+      queueMicrotask(drive);
+      return;
+    }
+    this.#held = undefined; // the callback holds the host meanwhile
+    this.#out++;
+    const callback = (): void => {
+      abandonment.unregister(callback);
+      if (--this.#out === 0) this.#held = host;
+      if (!this.abandoned) drive();
+    };
+    abandonment.register(callback, this, callback);
+    host.runSyncSoon(callback);
+  }
+
+  /** A callback of ours was collected uncalled. */
+  dropped(): void {
+    // (A callback dropped after the run ended, by a host that is shutting down, harms nothing.)
+    if (
+      this.abandoned || this.main === undefined ||
+      this.main.state !== "running" && this.main.state !== "pending"
+    ) return;
+    this.abandoned = true;
+    console.warn(
+      `tandem: the guest run "${this.name}" was abandoned: its host dropped a runSyncSoon ` +
+        "callback without calling it. Its main task is cancelled and finished on this " +
+        "thread's event loop.",
+    );
+    this.main?.cancel(
+      new CancelledError(`the guest run "${this.name}" was abandoned by its host`),
+    );
+    if (this.#drive !== undefined) queueMicrotask(this.#drive);
+  }
+}
+
+const abandonment = new FinalizationRegistry<Guest>((guest) => guest.dropped());
