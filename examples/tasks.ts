@@ -6,6 +6,7 @@ import {
   getLoop,
   type Queue,
   toThread,
+  transfer,
 } from "../mod.ts";
 
 export function add(a: number, b: number): number {
@@ -122,4 +123,10 @@ export function slowHash(text: string): string {
 /** A batch endpoint: many records in one call. */
 export function getRecords(ids: number[]): { id: number; title: string }[] {
   return ids.map((id) => ({ id, title: `record ${id}` }));
+}
+
+/** Inverts an image's pixels in place; hands them back moved (`move`) or copied. */
+export function invertImage(pixels: Uint8Array, move: boolean): Uint8Array {
+  for (let i = 0; i < pixels.length; i++) pixels[i] = 255 - pixels[i];
+  return move ? transfer(pixels, [pixels.buffer]) : pixels;
 }
