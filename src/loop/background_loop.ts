@@ -11,7 +11,7 @@ import {
   UnknownTaskTypeError,
   WorkerCrashedError,
 } from "../errors.ts";
-import { Future, internals, REJECTED } from "../future/future.ts";
+import { Future, internals } from "../future/future.ts";
 import { BoundedCache } from "./bounded_cache.ts";
 import { Channel } from "./channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
@@ -154,6 +154,11 @@ class LoopCore {
 
   pending(): Future<unknown>[] {
     return this.channels.flatMap((channel) => channel.pendingFutures());
+  }
+
+  /** What calls fail with once the loop is closed. */
+  closedError(): LoopClosedError {
+    return new LoopClosedError(`the loop "${this.name}" is closed`);
   }
 }
 
@@ -365,9 +370,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
 
   #call(fn: FunctionRef, args: unknown[]): Future<unknown> {
     const core = this.#core;
-    if (core.closing) {
-      return Future.reject(new LoopClosedError(`the loop "${core.name}" is closed`));
-    }
+    if (core.closing) return Future.reject(core.closedError());
     let target: Target;
     try {
       target = core.target(fn);
@@ -433,53 +436,78 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       return Future.reject(new RangeError(`limit must be at least 1, got ${limit}`));
     }
     const { future, resolve, reject } = Future.withResolvers<R[]>();
-    const running = new Set<Future<R>>();
+    const results: R[] = [];
+    const fill = (): void => {
+      fanout.fill();
+      if (fanout.finished) resolve(results);
+    };
+    const fanout: Fanout<R> = new Fanout<R>(
+      items[Symbol.iterator](),
+      limit,
+      (item) => this.#send(fn, [item]) as Future<R>,
+      (value, at) => {
+        results[at] = value;
+        fanout.release();
+        fill();
+      },
+      reject,
+    );
     internals.setLink(future as Future<unknown>, {
       blocker: hub(),
       stalled: () => undefined,
-      cancelled: () => {
-        for (const call of running) call.cancel();
-      },
+      cancelled: (error) => fanout.stop(error),
     });
-    const iterator = items[Symbol.iterator]();
-    const results: R[] = [];
-    let index = 0, exhausted = false, failed = false;
-    const fill = (): void => {
-      while (!failed && !exhausted && running.size < limit) {
-        let next: IteratorResult<unknown>;
-        try {
-          next = iterator.next();
-        } catch (error) {
-          failed = true;
-          reject(error);
-          for (const call of running) call.cancel();
-          return;
-        }
-        if (next.done) {
-          exhausted = true;
-          break;
-        }
-        const at = index++;
-        const call = this.#send(fn, [next.value]) as Future<R>;
-        running.add(call);
-        call.onDone(() => {
-          running.delete(call);
-          const outcome = internals.outcome(call as Future<unknown>)!;
-          if (failed || future.state !== "pending") return;
-          if (outcome.state !== REJECTED && call.state === "fulfilled") {
-            results[at] = outcome.value as R;
-            fill();
-          } else {
-            failed = true;
-            for (const other of running) other.cancel();
-            reject(outcome.value);
-          }
-        });
-      }
-      if (exhausted && running.size === 0 && !failed) resolve(results);
-    };
     fill();
     return future;
+  }
+
+  /**
+   * {@linkcode BackgroundLoop.map}, one result at a time: `fn(item)` runs
+   * for the items while the results are handed out, in input order or, with
+   * `ordered: false`, as each call settles. Nothing runs before the first
+   * `next()`. At most `limit` items (default: all at once) are held at a
+   * time, running or done but not yet taken: an item is pulled only when a
+   * slot is free, so a slow consumer holds back further work, and an
+   * endless iterable is fine with a limit. The first failure (a call's,
+   * the iterable's, or `LoopClosedError` once the loop is closed) cancels
+   * the calls still running and ends the iteration with it, after the
+   * results that were ready to be handed out before it. Leaving early
+   * (`break`, `return()`, even while a `next()` waits) cancels the calls
+   * still running and pulls nothing more. Either way the iterable's
+   * iterator is closed, as `for...of` closes it. A `limit` that is not a
+   * positive integer (or `Infinity`) fails the iteration with `RangeError`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { BackgroundLoop } from "@tandem/tandem";
+   * // An inline module, so that the example runs as it is (a file works the same).
+   * await using loop = BackgroundLoop.start(
+   *   "data:application/javascript,export const square = (n) => n * n;",
+   * );
+   * function* naturals() {
+   *   for (let n = 1;; n++) yield n;
+   * }
+   * const squares: number[] = [];
+   * for await (const square of loop.imap<number>("square", naturals(), { limit: 3 })) {
+   *   if (square > 20) break; // cancels the calls still running; pulls no more
+   *   squares.push(square);
+   * }
+   * assert.deepEqual(squares, [1, 4, 9, 16]);
+   * ```
+   */
+  imap<R = unknown>(
+    fn: FunctionRef,
+    items: Iterable<unknown>,
+    options: { limit?: number; ordered?: boolean } = {},
+  ): AsyncIterableIterator<R> {
+    const core = this.#core;
+    return iterateCalls(
+      (item) => this.#send(fn, [item]) as Future<R>,
+      items,
+      options,
+      () => core.closing ? core.closedError() : undefined,
+    );
   }
 
   /**
@@ -580,6 +608,241 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   [Symbol.asyncDispose](): Promise<void> {
     return Promise.resolve(this.close());
   }
+}
+
+/**
+ * Starts a call for each item of `source` while fewer than `limit` are
+ * held: what `map` and `imap` share. An item is held from its pull until
+ * `release()`, which `map` calls when its call settles and `imap` when its
+ * result is taken, so that results nobody took yet hold back further pulls.
+ * The first failure (a call's, the source's, or what `refuse()` gives before
+ * a pull) stops it: the calls still running are cancelled with it as the
+ * reason, and no item is pulled any more.
+ */
+class Fanout<R> {
+  #source: Iterator<unknown> | undefined;
+  #pulled = 0;
+  #held = 0;
+  #exhausted = false;
+  #stopped = false;
+  #filling = false;
+  readonly #running = new Set<Future<R>>();
+
+  constructor(
+    source: Iterator<unknown>,
+    readonly limit: number,
+    readonly start: (item: unknown) => Future<R>,
+    readonly fulfilled: (value: R, at: number) => void,
+    readonly failed: (error: unknown) => void,
+    readonly refuse?: () => unknown,
+  ) {
+    this.#source = source;
+  }
+
+  /** Every item was pulled and its call fulfilled. */
+  get finished(): boolean {
+    return this.#exhausted && this.#running.size === 0 && !this.#stopped;
+  }
+
+  /** Pulls items and starts their calls while a slot is free. */
+  fill(): void {
+    // A call that settles at once (a closed loop's, say) comes back here
+    // from inside the loop below: the loop goes on with what it freed, and
+    // the source is never asked for an item while it produces one.
+    if (this.#filling) return;
+    this.#filling = true;
+    try {
+      while (!this.#stopped && !this.#exhausted && this.#held < this.limit) {
+        const refused = this.refuse?.();
+        if (refused !== undefined) return this.#fail(refused);
+        let next: IteratorResult<unknown>;
+        try {
+          next = this.#source!.next();
+        } catch (error) {
+          this.#source = undefined; // an iterator that threw is done: nothing to close
+          return this.#fail(error);
+        }
+        if (next.done) {
+          this.#exhausted = true;
+          this.#source = undefined;
+          break;
+        }
+        const at = this.#pulled++;
+        this.#held++;
+        let call: Future<R>;
+        try {
+          call = this.start(next.value);
+        } catch (error) {
+          return this.#fail(error);
+        }
+        this.#running.add(call);
+        call.onDone(() => {
+          this.#running.delete(call);
+          if (this.#stopped) return;
+          const { value } = internals.outcome(call as Future<unknown>)!;
+          if (call.state === "fulfilled") this.fulfilled(value as R, at);
+          else this.#fail(value);
+        });
+      }
+    } finally {
+      this.#filling = false;
+    }
+  }
+
+  /** Frees the slot of an item whose result was taken. */
+  release(): void {
+    this.#held--;
+  }
+
+  /** Cancels the calls still running, with `reason`, and pulls no more. */
+  stop(reason?: unknown): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const call of this.#running) call.cancel(reason);
+  }
+
+  /** Closes the source if it was left before its end (a generator runs its `finally`). */
+  closeSource(): void {
+    const source = this.#source;
+    this.#source = undefined;
+    source?.return?.();
+  }
+
+  #fail(error: unknown): void {
+    this.stop(error);
+    this.failed(error);
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The iterator of `imap`, written out rather than an async generator so
+ * that `return()` acts at once, even while a `next()` waits for a call (a
+ * generator would queue it behind that `next()`, which may never come).
+ */
+class CallIterator<R> implements AsyncIterableIterator<R> {
+  #fanout: Fanout<R> | undefined = undefined;
+  /** Results not taken yet, keyed by their turn: the input index, or the order they settled in. */
+  readonly #ready = new Map<number, R>();
+  #settled = 0;
+  #taken = 0;
+  #failure: { error: unknown } | undefined = undefined;
+  #begun = false;
+  #over = false;
+  #pumping = false;
+  readonly #waiting: PromiseWithResolvers<IteratorResult<R>>[] = [];
+
+  constructor(
+    readonly start: (item: unknown) => Future<R>,
+    readonly items: Iterable<unknown>,
+    readonly options: { limit?: number; ordered?: boolean },
+    readonly refuse?: () => unknown,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    if (this.#over) return Promise.resolve(DONE);
+    const waiter = Promise.withResolvers<IteratorResult<R>>();
+    this.#waiting.push(waiter);
+    if (!this.#begun) this.#begin();
+    this.#pump();
+    return waiter.promise;
+  }
+
+  return(value?: unknown): Promise<IteratorResult<R>> {
+    if (!this.#over) {
+      this.#over = true;
+      this.#ready.clear();
+      for (const waiter of this.#waiting.splice(0)) waiter.resolve(DONE);
+      this.#fanout?.stop("the imap() iteration was ended early");
+      try {
+        this.#fanout?.closeSource();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return Promise.resolve(value).then((value) => ({ done: true, value }));
+  }
+
+  #begin(): void {
+    this.#begun = true;
+    const { limit = Infinity, ordered = true } = this.options;
+    if (limit !== Infinity && !(Number.isInteger(limit) && limit >= 1)) {
+      this.#failure = { error: new RangeError(`limit must be a positive integer, got ${limit}`) };
+      return;
+    }
+    let source: Iterator<unknown>;
+    try {
+      source = this.items[Symbol.iterator]();
+    } catch (error) {
+      this.#failure = { error };
+      return;
+    }
+    const fanout = this.#fanout = new Fanout<R>(
+      source,
+      limit,
+      this.start,
+      (value, at) => {
+        this.#ready.set(ordered ? at : this.#settled++, value);
+        this.#pump();
+      },
+      (error) => {
+        this.#failure = { error };
+        try {
+          fanout.closeSource();
+        } catch { /* the iteration ends with the first failure, as for...of does */ }
+        this.#pump();
+      },
+      this.refuse,
+    );
+    fanout.fill();
+  }
+
+  /** Hands results, then the failure or the end, to the `next()` calls that wait. */
+  #pump(): void {
+    // (Taking a result pulls the next item, whose call may settle at once.)
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#waiting.length > 0) {
+        if (this.#ready.has(this.#taken)) {
+          const value = this.#ready.get(this.#taken)!;
+          this.#ready.delete(this.#taken++);
+          this.#waiting.shift()!.resolve({ done: false, value });
+          this.#fanout!.release();
+          this.#fanout!.fill();
+        } else if (this.#failure !== undefined || this.#fanout?.finished) {
+          this.#over = true;
+          this.#ready.clear();
+          const waiting = this.#waiting.splice(0);
+          if (this.#failure !== undefined) waiting.shift()!.reject(this.#failure.error);
+          for (const waiter of waiting) waiter.resolve(DONE);
+        } else {
+          break;
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+}
+
+/**
+ * `imap` for an executor whose calls `start(item)` makes; `refuse()`, asked
+ * before each pull, may give an error to end the iteration with instead.
+ * @internal
+ */
+export function iterateCalls<R>(
+  start: (item: unknown) => Future<R>,
+  items: Iterable<unknown>,
+  options: { limit?: number; ordered?: boolean } = {},
+  refuse?: () => unknown,
+): AsyncIterableIterator<R> {
+  return new CallIterator(start, items, options, refuse);
 }
 
 function checkTimeout(value: number | undefined, what: string): number {

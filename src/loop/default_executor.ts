@@ -6,7 +6,7 @@
  */
 
 import type { Future } from "../future/future.ts";
-import { BackgroundLoop } from "./background_loop.ts";
+import { BackgroundLoop, iterateCalls } from "./background_loop.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
 
 /** The default loop closes after this long without calls, so that it never keeps a program alive. */
@@ -48,6 +48,15 @@ const executor: Executor = {
   submit: <R>(fn: FunctionRef, ...args: unknown[]) => track(defaultLoop().submit<R>(fn, ...args)),
   map: <R>(fn: FunctionRef, items: Iterable<unknown>, options?: { limit?: number }) =>
     track(defaultLoop().map<R>(fn, items, options)),
+  // Each call goes to the default loop of its time, tracked on its own: an
+  // iteration may outlive the loop (a slow consumer lets it close between
+  // calls, and the next call starts it again), and one given up on without
+  // return() must not keep it, and so the program, alive.
+  imap: <R>(
+    fn: FunctionRef,
+    items: Iterable<unknown>,
+    options?: { limit?: number; ordered?: boolean },
+  ) => iterateCalls((item) => track(defaultLoop().submit<R>(fn, item)), items, options),
   shutdown: (options?: { cancelPending?: boolean }) => defaultLoop().shutdown(options),
 };
 

@@ -41,6 +41,37 @@ export interface Executor {
    */
   map<R>(fn: FunctionRef, items: Iterable<unknown>, options?: { limit?: number }): Future<R[]>;
   /**
+   * `map`, one result at a time, for `for await`: the results come in input
+   * order, or as each call settles with `ordered: false`, while later calls
+   * still run. Items are pulled only when a slot is free: at most `limit`
+   * (default, as for `map`: all at once) are held, running or done but not
+   * yet taken, so a slow consumer holds back further work. The first
+   * failure cancels the calls still running and ends the iteration with it
+   * (after the results that were ready before it); leaving early (`break`,
+   * `return()`) cancels them and pulls nothing more.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { BackgroundLoop, type Executor } from "@tandem/tandem";
+   * // An inline module, so that the example runs as it is (a file works the same).
+   * const executor: Executor = BackgroundLoop.start(
+   *   "data:application/javascript,export const square = (n) => n * n;",
+   * );
+   * const squares: number[] = [];
+   * for await (const square of executor.imap<number>("square", [1, 2, 3], { limit: 2 })) {
+   *   squares.push(square);
+   * }
+   * assert.deepEqual(squares, [1, 4, 9]);
+   * await executor.shutdown();
+   * ```
+   */
+  imap<R>(
+    fn: FunctionRef,
+    items: Iterable<unknown>,
+    options?: { limit?: number; ordered?: boolean },
+  ): AsyncIterableIterator<R>;
+  /**
    * Stops taking work. Without `cancelPending`, what was submitted finishes
    * first; with it, it fails with `CancelledError`. Idempotent.
    */
