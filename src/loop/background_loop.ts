@@ -363,9 +363,13 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   }
 
   #send(fn: FunctionRef, args: unknown[]): Future<unknown> {
-    const call = this.#call(fn, args);
-    internals.reportUnobserved(call, this.#core.noteUnobserved);
-    return call;
+    return this.#reporting(this.#call(fn, args));
+  }
+
+  /** A failure of `future` that nobody looks at is reported (see `LoopCore.unobserved`). */
+  #reporting<T>(future: Future<T>): Future<T> {
+    internals.reportUnobserved(future as Future<unknown>, this.#core.noteUnobserved);
+    return future;
   }
 
   #call(fn: FunctionRef, args: unknown[]): Future<unknown> {
@@ -431,6 +435,10 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     items: Iterable<unknown>,
     options: { limit?: number } = {},
   ): Future<R[]> {
+    return this.#reporting(this.#map(fn, items, options));
+  }
+
+  #map<R>(fn: FunctionRef, items: Iterable<unknown>, options: { limit?: number }): Future<R[]> {
     const limit = options.limit ?? Infinity;
     if (!(limit >= 1)) {
       return Future.reject(new RangeError(`limit must be at least 1, got ${limit}`));

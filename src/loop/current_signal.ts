@@ -66,6 +66,11 @@ export function runAsCall(
   }
 }
 
+/** The background call running now, if any. */
+export function currentCall(): CallContext | undefined {
+  return syncContext ?? asyncContext.getStore();
+}
+
 /**
  * Inside a function served by a `BackgroundLoop`: the `AbortSignal` that fires
  * when the caller cancels the call, its timeout passes, its `signal` aborts,
@@ -83,11 +88,6 @@ export function runAsCall(
  * }
  * ```
  */
-/** The background call running now, if any. */
-export function currentCall(): CallContext | undefined {
-  return syncContext ?? asyncContext.getStore();
-}
-
 export function currentSignal(): AbortSignal {
   const context = currentCall();
   if (context === undefined) {

@@ -112,3 +112,14 @@ test("a future made to report its failure reports it when nobody looks (close() 
     [],
   );
 });
+
+test("a map() that fails with nobody looking is reported once, not once per call", async () => {
+  using loop = start();
+  const reported = await reportedDuring(async () => {
+    const mapped = loop.map("fail", ["first", "second"], { limit: 1 });
+    await within(loop.api.add(1, 2), "the failure to arrive");
+    assert.equal(mapped.state, "rejected");
+  });
+  assert.equal(reported.length, 1);
+  assert.equal((reported[0] as Error).message, "first");
+});
