@@ -11,9 +11,12 @@
  * - errors keep their class, message, stack, `cause`, `errors` and own
  *   enumerable properties;
  * - futures and their resolvers arrive as live handles (see `shared.ts`);
- * - array buffers of 4 KiB and more are copied into shared memory, because the
- *   receiving side may read the message synchronously with
- *   `receiveMessageOnPort`, which costs ~60 ns per byte in Deno (FACTS.md);
+ * - typed arrays and DataViews go as their bare buffer plus type, offset and
+ *   length, because the receiving side may read the message synchronously
+ *   with `receiveMessageOnPort`, which reads a view at ~50 ns a byte in Deno
+ *   and a bare buffer at memory speed;
+ * - what `transfer()` marked moves what it lists (the transfer list of the
+ *   message), after checks that name a bad one;
  * - a function or a symbol fails the send with a `DataCloneError` naming its
  *   path, e.g. `args[1].onDone`, and so does an object of a built-in class
  *   that structured clone refuses (WeakMap, WeakRef, Promise...), where
@@ -55,7 +58,6 @@ export function registerShareable(
 ): void {
   revivers.set(kind, revive);
 }
-const BOX_BYTES = 4096;
 
 /**
  * How deeply objects, arrays, maps, sets and errors may nest in a value sent
@@ -117,24 +119,16 @@ class Encoder {
   readonly #seen = new Map<object, unknown>();
   /** What marked values listed to move, with where each was listed (for errors). */
   readonly #moving = new Map<Transferable, string>();
-  /** Large buffers met, each with its "bytes" marker: moved or copied at the end. */
-  readonly #buffers = new Map<ArrayBuffer, Marker>();
   /** Objects met that structured clone copies only when moved (ports...), with their paths. */
   readonly #movable = new Map<object, string>();
   constructor(readonly route: Route) {}
 
   /**
-   * Settles what moves (a buffer or port must be listed by `transfer()` to
-   * move; every large buffer not listed moves as a fresh copy) and checks
+   * Checks that what must move (ports...) is listed by `transfer()`, and
    * that everything listed was part of the value; returns the transfer list.
    */
   finish(): Transferable[] {
     const moves: Transferable[] = [];
-    for (const [buffer, marker] of this.#buffers) {
-      if (this.#moving.has(buffer)) continue;
-      marker.buffer = buffer.slice(0); // one copy, at memory speed, then moved
-      moves.push(marker.buffer as ArrayBuffer);
-    }
     for (const [object, path] of this.#movable) {
       if (!this.#moving.has(object as Transferable)) {
         throw dataCloneError(
@@ -156,8 +150,7 @@ class Encoder {
   }
 
   #met(item: Transferable): boolean {
-    return this.#seen.has(item as object) || this.#buffers.has(item as ArrayBuffer) ||
-      this.#movable.has(item as object);
+    return this.#seen.has(item as object) || this.#movable.has(item as object);
   }
 
   /** Takes in what `object`, found at `path`, was marked to move. */
@@ -341,43 +334,37 @@ class Encoder {
     return marker;
   }
 
-  /**
-   * A large buffer goes as a "bytes" marker whose buffer moves: itself when
-   * listed for transfer, else a copy (see `finish()`). Structured clone
-   * would copy it twice, and `receiveMessageOnPort` would read the copy at
-   * ~60 ns a byte; a moved bare buffer arrives at once. Small ones, and
-   * resizable ones (a copy would lose that), go as they are.
-   */
-  #buffer(buffer: ArrayBuffer, path: string): unknown {
+  #buffer(buffer: ArrayBuffer, path: string): ArrayBuffer {
     if (buffer.detached) {
       throw dataCloneError(`cannot send ${path}: its ArrayBuffer is detached (moved already)`);
     }
-    if (buffer.byteLength < BOX_BYTES || buffer.resizable) return buffer;
-    const marker = this.#mark("bytes", { buffer });
-    this.#buffers.set(buffer, marker);
-    return marker;
+    return buffer;
   }
 
   /**
-   * A view of a large buffer goes as a marker holding the buffer's: a view
-   * moved as it is arrives as slowly as a copy through `receiveMessageOnPort`.
+   * A view goes as a marker holding its bare buffer: `receiveMessageOnPort`
+   * reads a bare buffer at memory speed, moved or copied (16 MiB in about
+   * 0.1 ms moved, a few ms copied), but a view, even a moved one, at some
+   * 50 ns a byte (a 64 KiB view: 3.5 ms, against 0.4 ms bare). A view of a
+   * resizable buffer may track its length: it goes as it is.
    */
   #view(view: ArrayBufferView, path: string): unknown {
     const buffer = view.buffer;
-    if (!(buffer instanceof ArrayBuffer)) return this.#remember(view, view);
-    if (buffer.byteLength < BOX_BYTES || buffer.resizable) {
+    if (buffer instanceof ArrayBuffer && buffer.resizable) {
       this.#buffer(buffer, `${path}.buffer`);
-      this.#seen.set(buffer, buffer); // (as met: it may be listed for transfer)
+      this.#seen.set(buffer, buffer); // (met: it may be listed for transfer)
       return this.#remember(view, view);
     }
-    const boxed = this.#seen.get(buffer) ??
-      this.#remember(buffer, this.#buffer(buffer, `${path}.buffer`));
+    const bare = this.#seen.get(buffer) ?? this.#remember(
+      buffer,
+      buffer instanceof ArrayBuffer ? this.#buffer(buffer, `${path}.buffer`) : buffer,
+    );
     const length = view instanceof DataView ? view.byteLength : (view as Uint8Array).length;
     return this.#remember(
       view,
       this.#mark("view", {
         type: view.constructor.name,
-        buffer: boxed,
+        buffer: bare,
         offset: view.byteOffset,
         length,
       }),
@@ -425,8 +412,6 @@ class Decoder {
     switch (kind) {
       case "error":
         return this.#error(marker);
-      case "bytes":
-        return marker.buffer;
       case "view": {
         const buffer = this.value(marker.buffer) as ArrayBuffer;
         const Type = (globalThis as unknown as Record<string, new (...a: unknown[]) => unknown>)[
