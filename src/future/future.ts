@@ -155,13 +155,13 @@ export class Future<T> implements Waitable<T> {
   #link: FutureLink | undefined = undefined;
   #adoptsPromise = false;
   #giveBack: ((value: never) => void) | undefined = undefined;
-  /** Somebody consumed the outcome, or said they will (`then`, `wait`, `onDone`, `yield*`). */
-  #observed = false;
   /**
-   * Failures nobody observed are reported (background calls): with this
-   * callback, or `null` for no callback; undefined: not reported.
+   * Whether a failure nobody observed is reported (background calls'):
+   * undefined, not; a callback (told of it) or null, it is; `OBSERVED`,
+   * somebody consumed the outcome or said they will (`then`, `wait`,
+   * `onDone`, `yield*`). (One field: every task is a future too.)
    */
-  #reportTo: ((future: Future<unknown>) => void) | null | undefined = undefined;
+  #reportTo: ((future: Future<unknown>) => void) | null | typeof OBSERVED | undefined = undefined;
 
   static {
     internals = {
@@ -189,11 +189,12 @@ export class Future<T> implements Waitable<T> {
       giveBack: (f) => f.#giveBack as ((value: unknown) => void) | undefined,
       whenDone: (f, callback) => f.#subscribe(callback as never),
       reportUnobserved: (f, failed) => {
+        if (f.#reportTo === OBSERVED) return;
         f.#reportTo = failed ?? null;
         if (f.#state === REJECTED) f.#report();
       },
-      observed: (f) => f.#observed,
-      report: (f) => f.#observed || f.#reportTo === undefined ? undefined : f.#promise,
+      observed: (f) => f.#reportTo === OBSERVED,
+      report: (f) => f.#reportTo === undefined || f.#reportTo === OBSERVED ? undefined : f.#promise,
       observe: (f) => f.#observe(),
     };
   }
@@ -301,7 +302,7 @@ export class Future<T> implements Waitable<T> {
    * callback is reported with `reportError`, not swallowed.
    */
   onDone(callback: (future: Future<T>) => void): void {
-    this.#observe();
+    if (this.#reportTo !== undefined) this.#observe();
     this.#subscribe(callback);
   }
 
@@ -323,7 +324,7 @@ export class Future<T> implements Waitable<T> {
    * `LoopClosedError` (its loop was closed).
    */
   wait(timeoutMs?: number): T {
-    this.#observe();
+    if (this.#reportTo !== undefined) this.#observe();
     if (this.#state >= FULFILLED) return this.#outcome();
     const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
     // Pumping (and asking whether the other side is gone) only pays after
@@ -383,7 +384,7 @@ export class Future<T> implements Waitable<T> {
 
   /** `yield* future` inside a scheduler task; a settled future does not yield. */
   [Symbol.iterator](): Iterator<unknown, T, unknown> {
-    this.#observe();
+    if (this.#reportTo !== undefined) this.#observe();
     if (this.#state < FULFILLED) return waitFor(this);
     return new SettledIterator<T>(this.#state === FULFILLED, this.#value);
   }
@@ -394,10 +395,11 @@ export class Future<T> implements Waitable<T> {
   }
 
   #observe(): void {
-    if (this.#observed) return;
-    this.#observed = true;
+    const reportTo = this.#reportTo;
+    if (reportTo === undefined || reportTo === OBSERVED) return;
+    this.#reportTo = OBSERVED;
     // Reported already, or about to be: the rejection is handled now.
-    if (this.#state === REJECTED && this.#reportTo !== undefined) this.#promise!.catch(ignore);
+    if (this.#state === REJECTED) this.#promise!.catch(ignore);
   }
 
   /**
@@ -406,9 +408,10 @@ export class Future<T> implements Waitable<T> {
    * observed by then (which handles it); later, too, a look handles it.
    */
   #report(): void {
-    if (this.#observed) return;
+    const reportTo = this.#reportTo;
+    if (reportTo === undefined || reportTo === OBSERVED) return;
     this.#promise = Promise.reject(this.#value);
-    this.#reportTo?.(this as Future<unknown>);
+    reportTo?.(this as Future<unknown>);
   }
 
   #outcome(): T {
@@ -425,7 +428,7 @@ export class Future<T> implements Waitable<T> {
   }
 
   #asPromise(): Promise<T> {
-    this.#observe();
+    if (this.#reportTo !== undefined) this.#observe();
     if (this.#promise) return this.#promise;
     if (this.#state === FULFILLED) this.#promise = Promise.resolve(this.#value as T);
     else if (this.#state > FULFILLED) {
@@ -452,7 +455,7 @@ export class Future<T> implements Waitable<T> {
       this.#resolvePromise = this.#rejectPromise = undefined;
     }
     link?.settled?.(this as Future<unknown>);
-    if (state === REJECTED && this.#reportTo !== undefined) this.#report();
+    if (state === REJECTED) this.#report();
     const callbacks = this.#callbacks;
     if (callbacks !== undefined) {
       this.#callbacks = undefined;
@@ -503,6 +506,8 @@ export const resolvers: WeakMap<
 > = new WeakMap();
 
 function ignore(): void {}
+/** See `Future.#reportTo`. */
+const OBSERVED = 0;
 
 function runCallback(callback: Callback, future: Future<unknown>): void {
   try {
