@@ -85,7 +85,13 @@ class ShareLink implements FutureLink {
     const outcome = internals.outcome(future)!;
     for (const route of this.routes) {
       if (route !== this.arrivedOver && route.alive) {
-        route.sendSettle(this.id, outcome.state, outcome.value);
+        try {
+          route.sendSettle(this.id, outcome.state, outcome.value);
+        } catch (error) {
+          // The value cannot cross (a bad transfer, say): the other side
+          // fails with the DataCloneError naming it rather than wait for ever.
+          route.sendSettle(this.id, REJECTED, error);
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test, WAIT_MS } from "../bounded.ts";
+import { test, WAIT_MS, within } from "../bounded.ts";
 import { BackgroundLoop, ControlHost, Future, transfer } from "../../mod.ts";
 import type * as Moves from "../fixtures/moves.ts";
 
@@ -175,4 +175,14 @@ test("a large plain value crosses exactly, its every kind of value kept", async 
   }));
   assert.deepEqual(await loop.api.echo(records), records);
   assert.deepEqual(loop.api.echo(records).wait(WAIT_MS), records);
+});
+
+test("a shared future settled with a bad transfer fails on the other side, naming it", async () => {
+  using loop = start();
+  const { future, resolve } = Future.withResolvers<Uint8Array>();
+  assert.equal(await loop.api.resolveBadly(resolve), "resolved");
+  await dataCloneError(
+    within(future, "the settle"),
+    /the outcome of a shared future's transfer list \[1\]: it is listed twice/,
+  );
 });
