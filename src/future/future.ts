@@ -114,6 +114,12 @@ export interface FutureInternals {
    * is told of such failures at once (a loop collects them for `close()`).
    */
   reportUnobserved(future: Future<unknown>, failed?: (future: Future<unknown>) => void): void;
+  /**
+   * A failure of `future` nobody observes is told to its `failed` callback
+   * only, not reported as an unhandled rejection: someone else (a closing
+   * loop) takes it on.
+   */
+  takeOver(future: Future<unknown>): void;
   /** Somebody looked at the outcome of `future` (or will). */
   observed(future: Future<unknown>): boolean;
   /** The rejected Promise that reports the failure of `future` nobody observed, if it was made. */
@@ -193,6 +199,7 @@ export class Future<T> implements Waitable<T> {
         f.#reportTo = failed ?? null;
         if (f.#state === REJECTED) f.#report();
       },
+      takeOver: (f) => void takenOver.add(f),
       observed: (f) => f.#reportTo === OBSERVED,
       report: (f) => f.#reportTo === undefined || f.#reportTo === OBSERVED ? undefined : f.#promise,
       observe: (f) => f.#observe(),
@@ -399,7 +406,7 @@ export class Future<T> implements Waitable<T> {
     if (reportTo === undefined || reportTo === OBSERVED) return;
     this.#reportTo = OBSERVED;
     // Reported already, or about to be: the rejection is handled now.
-    if (this.#state === REJECTED) this.#promise!.catch(ignore);
+    if (this.#state === REJECTED) this.#promise?.catch(ignore);
   }
 
   /**
@@ -410,7 +417,7 @@ export class Future<T> implements Waitable<T> {
   #report(): void {
     const reportTo = this.#reportTo;
     if (reportTo === undefined || reportTo === OBSERVED) return;
-    this.#promise = Promise.reject(this.#value);
+    if (!takenOver.has(this)) this.#promise = Promise.reject(this.#value);
     reportTo?.(this as Future<unknown>);
   }
 
@@ -508,6 +515,8 @@ export const resolvers: WeakMap<
 function ignore(): void {}
 /** See `Future.#reportTo`. */
 const OBSERVED = 0;
+/** Futures whose unobserved failure someone else takes on (see `internals.takeOver`). */
+const takenOver = new WeakSet<Future<unknown>>();
 
 function runCallback(callback: Callback, future: Future<unknown>): void {
   try {

@@ -92,6 +92,30 @@ interface Target {
   label: string;
 }
 
+/**
+ * Calls made in this turn whose futures nobody looked at yet. A call's reply
+ * is only read when someone waits for it (or several are in flight), so at
+ * the end of the turn these get their replies listened for: a failure that
+ * nobody will look at still arrives, and is reported, in its own turn.
+ */
+let unwatched: Future<unknown>[] = [];
+function watchIfUnobserved(call: Future<unknown>): void {
+  const length = unwatched.push(call);
+  if (length > 1) {
+    // (A turn of many blocking calls: those waited on already go.)
+    if ((length & 1023) === 0) unwatched = unwatched.filter(stillUnwatched);
+    return;
+  }
+  queueMicrotask(() => {
+    const calls = unwatched;
+    unwatched = [];
+    for (const call of calls) if (stillUnwatched(call)) internals.link(call)?.watched?.();
+  });
+}
+function stillUnwatched(call: Future<unknown>): boolean {
+  return call.state === "running" && !internals.observed(call);
+}
+
 /** What the rejections that report unobserved failures stand for (see `LoopCore.unobserved`). */
 let reports:
   | WeakMap<Promise<unknown>, { unobserved: Set<Future<unknown>>; call: Future<unknown> }>
@@ -369,6 +393,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   /** A failure of `future` that nobody looks at is reported (see `LoopCore.unobserved`). */
   #reporting<T>(future: Future<T>): Future<T> {
     internals.reportUnobserved(future as Future<unknown>, this.#core.noteUnobserved);
+    if (future.state === "running") watchIfUnobserved(future as Future<unknown>);
     return future;
   }
 
@@ -592,6 +617,10 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       stalled: () => undefined,
     });
     const pending = core.pending();
+    // What is still pending is the close's to wait for: a failure of it that
+    // nobody looks at fails the close (not the program, as an unhandled
+    // rejection in a turn where the closer could not catch it).
+    for (const call of pending) internals.takeOver(call);
     let remaining = pending.length;
     if (remaining === 0) stop();
     else for (const call of pending) internals.whenDone(call, () => --remaining === 0 && stop());

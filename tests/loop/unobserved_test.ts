@@ -123,3 +123,36 @@ test("a map() that fails with nobody looking is reported once, not once per call
   assert.equal(reported.length, 1);
   assert.equal((reported[0] as Error).message, "first");
 });
+
+test("a lone failing call nobody looks at is reported in its own turn, with nothing else going on", async () => {
+  using loop = start();
+  await within(loop.api.add(0, 0), "the worker to start");
+  const gate = Promise.withResolvers<void>();
+  const reported: unknown[] = [];
+  const listener = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    reported.push(event.reason);
+    gate.resolve();
+  };
+  globalThis.addEventListener("unhandledrejection", listener);
+  try {
+    loop.api.fail("alone"); // nothing waits for any call of the loop
+    await within(gate.promise, "the failure to be reported");
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", listener);
+  }
+  assert.equal((reported[0] as Error).message, "alone");
+});
+
+test("a call that fails while close() waits for it fails the close, not the program", async () => {
+  const loop = start();
+  const reported = await reportedDuring(async () => {
+    loop.api.failLater("during close");
+    await assert.rejects(within(loop.close(), "the close"), (error: unknown) => {
+      assert.ok(error instanceof AggregateError);
+      assert.deepEqual(error.errors.map((e: Error) => e.message), ["during close"]);
+      return true;
+    });
+  });
+  assert.deepEqual(reported, []);
+});
