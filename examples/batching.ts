@@ -28,13 +28,17 @@ class RecordClient {
     const requests = this.#buffered.splice(0);
     this.batches++;
     const batch = this.loop.api.getRecords(requests.map((request) => request.id));
+    // Settled through onDone, which runs as the batch settles: a Promise
+    // reaction (then, catch) could not run while a blocking run() waits.
     batch.onDone(() => {
-      if (batch.state === "fulfilled") {
-        const records = batch.wait();
-        requests.forEach((request, i) => request.resolve(records[i]));
-      } else {
-        batch.catch((error) => requests.forEach((request) => request.reject(error)));
+      let records: Item[];
+      try {
+        records = batch.wait(); // settled already: its value, or its error thrown
+      } catch (error) {
+        for (const request of requests) request.reject(error);
+        return;
       }
+      requests.forEach((request, i) => request.resolve(records[i]));
     });
     return batch; // the run waits on it as it would for a task
   }

@@ -31,7 +31,7 @@
 import { tandemErrors } from "../errors.ts";
 import { Future, resolvers } from "./future.ts";
 import { isPlain } from "./plain.ts";
-import { markOf, type Movable } from "./transfer.ts";
+import { type Movable, takeMark } from "./transfer.ts";
 import { reviveFuture, type Route, settleShared, type SharedRef, shareFuture } from "./shared.ts";
 
 const MARK = "\u0000tandem";
@@ -200,7 +200,7 @@ class Encoder {
       return seen;
     }
     if (depth >= MAX_NESTING) throw nestedTooDeep(path);
-    const listed = markOf(object);
+    const listed = takeMark(object);
     if (listed !== undefined) this.#markedAt(listed, path);
     if (object instanceof Future) {
       return this.#remember(object, this.#future(object, undefined, depth));

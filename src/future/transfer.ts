@@ -29,8 +29,12 @@ const marks = new WeakMap<object, readonly Movable[]>();
  * Everything listed must be part of `value` (a typed array's `.buffer`, a
  * port in one of its properties...), be transferable and be listed once;
  * else sending it fails with a `DataCloneError` that names the culprit (a
- * plain-data `value`, which holds nothing that can move, fails here). Once
- * moved, a buffer is detached: sending the value again fails, naming it.
+ * plain-data `value`, which holds nothing that can move, fails here). The
+ * first send of the value spends the mark, whether it succeeds or not: mark
+ * it again to move it again. Once moved, a buffer is detached: sending it
+ * again fails, naming it. A call cancelled before its worker took it loses
+ * what it moved with it (as a message posted to a closed port would).
+ * `Queue.put` always copies (a queue's items live in its shared memory).
  *
  * Unmarked values are copied, as structured clone copies them (large
  * buffers at memory speed either way).
@@ -58,7 +62,12 @@ export function transfer<T>(value: T, transferables: readonly Movable[]): T {
   return value;
 }
 
-/** What `value` was marked to move; undefined when it is not marked. */
-export function markOf(value: object): readonly Movable[] | undefined {
-  return marks.get(value);
+/**
+ * What `value` was marked to move, taking the mark (the send it was made
+ * for spends it); undefined when it is not marked.
+ */
+export function takeMark(value: object): readonly Movable[] | undefined {
+  const listed = marks.get(value);
+  if (listed !== undefined) marks.delete(value);
+  return listed;
 }

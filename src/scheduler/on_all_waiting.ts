@@ -18,7 +18,11 @@ import { runningScheduler } from "./run_loop.ts";
  * `flush` may return a `Future` (the batch's own, say): the run waits on it
  * as it would for a task — a blocking run wakes for it, and is no deadlock
  * while a live thread can settle it — and whoever buffered settles the
- * tasks' futures from it. Its failure is the flush's to hand on (the run
+ * tasks' futures from it, in its `onDone` callback (which runs as it
+ * settles; `batch.wait()` there gives its value or throws its error): a
+ * Promise reaction (`then`, `catch`, an `async` flush) cannot run while a
+ * blocking `run()` waits, so the tasks would wait on it for ever (a
+ * `DeadlockError` says so). Its failure is the flush's to hand on (the run
  * does not throw it). Callbacks given while flushes run wait for the next
  * time every task waits; one that throws is reported with `reportError`.
  * Throws a `TypeError` outside a task (or a flush).
@@ -45,6 +49,6 @@ import { runningScheduler } from "./run_loop.ts";
  * assert.equal(batches, 1);
  * ```
  */
-export function onAllWaiting(flush: () => Future<unknown> | void): void {
+export function onAllWaiting(flush: () => Future<unknown> | PromiseLike<unknown> | void): void {
   runningScheduler("onAllWaiting()").onAllWaiting(flush);
 }

@@ -390,7 +390,7 @@ export function runningFiber(): Fiber | undefined {
 export function currentFiber(what: string): Fiber {
   if (current === undefined) {
     throw new TypeError(
-      `${what} works only inside a task: yield* it in the body of run(), runAsync() or startGuestRun()`,
+      `${what} works only inside a task: in the body of run(), runAsync() or startGuestRun(), or a task they spawn`,
     );
   }
   return current;
@@ -480,6 +480,14 @@ export class Scheduler implements ClockListener {
         continue;
       } finally {
         flushing = outer;
+      }
+      // A Promise is waited on as `yield*` of it would be (a blocking run
+      // says, rather than hang, that it cannot let a Promise settle).
+      if (
+        !(returned instanceof Future) &&
+        typeof (returned as PromiseLike<unknown>)?.then === "function"
+      ) {
+        returned = Future.from(returned as PromiseLike<unknown>);
       }
       if (returned instanceof Future && returned.state !== "fulfilled") {
         // Waited on as a task would: the run wakes for it (its failure is the callback's to handle).

@@ -186,3 +186,17 @@ test("a shared future settled with a bad transfer fails on the other side, namin
     /the outcome of a shared future's transfer list \[1\]: it is listed twice/,
   );
 });
+
+test("a mark is spent by the send it was made for, whether it succeeded or not", async () => {
+  using loop = start();
+  const holder = { bytes: counting(32) };
+  await loop.call("echo", transfer(holder, [holder.bytes.buffer]));
+  assert.equal((holder.bytes.buffer as ArrayBuffer).detached, true);
+  holder.bytes = counting(32); // a new buffer, sent unmarked: copied
+  const copied = await loop.call<typeof holder>("echo", holder);
+  assert.equal(copied.bytes[31], 31);
+  assert.equal((holder.bytes.buffer as ArrayBuffer).detached, false);
+  const kept = { bytes: counting(8) };
+  await dataCloneError(loop.call("echo", transfer(kept, [new ArrayBuffer(1)])), /not part of/);
+  assert.equal((await loop.call<typeof kept>("echo", kept)).bytes[7], 7, "sent again: copied");
+});

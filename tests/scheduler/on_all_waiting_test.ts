@@ -32,8 +32,11 @@ function batcher(answer: (ids: number[]) => Future<number[]> | number[]) {
             requests.forEach(([, resolve], i) => resolve(values[i]));
           if (!(answered instanceof Future)) return settle(answered);
           answered.onDone(() => {
-            if (answered.state === "fulfilled") settle(answered.wait()); // unbounded: settled already
-            else answered.catch((error) => requests.forEach(([, , reject]) => reject(error)));
+            try {
+              settle(answered.wait()); // unbounded: settled already
+            } catch (error) {
+              requests.forEach(([, , reject]) => reject(error));
+            }
           });
           return answered;
         });
@@ -130,4 +133,39 @@ test("a deadlock is still one after the flushes, and a throwing flush is reporte
 
 test("onAllWaiting() outside a task throws a TypeError", () => {
   assert.throws(() => onAllWaiting(() => {}), /onAllWaiting\(\) works only inside a task/);
+});
+
+test("a failed batch reaches every task that asked, in a blocking run", () => {
+  using loop = BackgroundLoop.start<typeof Tasks>(new URL("../fixtures/tasks.ts", import.meta.url));
+  const client = batcher(() => loop.api.fail("backend down") as unknown as Future<number[]>);
+  const outcomes = run(() =>
+    pmap(function* (id: number) {
+      try {
+        return yield* client.get(id);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    }, [1, 2, 3])
+  );
+  assert.deepEqual(outcomes, ["backend down", "backend down", "backend down"]);
+  assert.equal(client.batches.length, 1);
+});
+
+test("a flush that returns a Promise: awaited by a hosted run, named by a blocking run's DeadlockError", async () => {
+  const hosted = runAsync(function* () {
+    const { future, resolve } = Future.withResolvers<number>();
+    onAllWaiting(() => Promise.resolve().then(() => resolve(5)));
+    return yield* future;
+  });
+  assert.equal(await within(hosted, "the hosted run"), 5);
+  assert.throws(
+    () =>
+      run(function* () {
+        const { future, resolve } = Future.withResolvers<number>();
+        onAllWaiting(() => Promise.resolve().then(() => resolve(5)));
+        return yield* future;
+      }),
+    (error: unknown) =>
+      error instanceof DeadlockError && /a Promise of this thread/.test(error.message),
+  );
 });
