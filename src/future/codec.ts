@@ -29,7 +29,7 @@
  */
 
 import { tandemErrors } from "../errors.ts";
-import { Future, resolvers } from "./future.ts";
+import { Future, internals, resolvers } from "./future.ts";
 import { isPlain } from "./plain.ts";
 import { type Movable, takeMark } from "./transfer.ts";
 import { reviveFuture, type Route, settleShared, type SharedRef, shareFuture } from "./shared.ts";
@@ -166,13 +166,16 @@ class Encoder {
         }
       } else if (ArrayBuffer.isView(item)) {
         throw dataCloneError(`cannot send ${at}: it is a view; list its .buffer instead`);
-      } else if (typeof item !== "object" || item === null || item instanceof SharedArrayBuffer) {
+      } else if (item instanceof SharedArrayBuffer) {
         throw dataCloneError(
-          `cannot send ${at}: ${
-            item instanceof SharedArrayBuffer
-              ? "a SharedArrayBuffer is shared, never moved; do not list it"
-              : `${String(item)} is not transferable`
-          }`,
+          `cannot send ${at}: a SharedArrayBuffer is shared, never moved; do not list it`,
+        );
+      } else if (!(typeof item === "object" && item !== null && isMovable(item))) {
+        // Checked here: Deno's postMessage would detach the buffers listed
+        // before it refuses the rest.
+        throw dataCloneError(
+          `cannot send ${at}: ${describeItem(item)} cannot be moved; ` +
+            "tandem moves ArrayBuffers and MessagePorts",
         );
       }
       this.#moving.set(item as Transferable, at);
@@ -297,6 +300,8 @@ class Encoder {
   }
 
   #future(future: Future<unknown>, viaResolver: boolean | undefined, depth: number): Marker {
+    // Shared, it is the other side's to look at: its failure is not this side's to report.
+    internals.observe(future);
     const ref: SharedRef = shareFuture(future, this.route, viaResolver !== undefined);
     const marker = this.#mark("future", { ref });
     // (The value is in the marker's ref's outcome: three levels down.)
@@ -346,12 +351,14 @@ class Encoder {
    * reads a bare buffer at memory speed, moved or copied (16 MiB in about
    * 0.1 ms moved, a few ms copied), but a view, even a moved one, at some
    * 50 ns a byte (a 64 KiB view: 3.5 ms, against 0.4 ms bare). A view of a
-   * resizable buffer may track its length: it goes as it is.
+   * resizable or growable buffer may track its length: it goes as it is.
    */
   #view(view: ArrayBufferView, path: string): unknown {
     const buffer = view.buffer;
-    if (buffer instanceof ArrayBuffer && buffer.resizable) {
-      this.#buffer(buffer, `${path}.buffer`);
+    if (
+      buffer instanceof ArrayBuffer ? buffer.resizable : (buffer as SharedArrayBuffer).growable
+    ) {
+      if (buffer instanceof ArrayBuffer) this.#buffer(buffer, `${path}.buffer`);
       this.#seen.set(buffer, buffer); // (met: it may be listed for transfer)
       return this.#remember(view, view);
     }
@@ -363,7 +370,7 @@ class Encoder {
     return this.#remember(
       view,
       this.#mark("view", {
-        type: view.constructor.name,
+        type: Object.prototype.toString.call(view).slice(8, -1), // its built-in class
         buffer: bare,
         offset: view.byteOffset,
         length,
@@ -513,19 +520,19 @@ function knownConstructorName(error: Error): string {
   return "Error";
 }
 
-/** Objects that structured clone passes on only when they are moved. */
-const MOVABLE = [
-  "MessagePort",
-  "ReadableStream",
-  "WritableStream",
-  "TransformStream",
-  "ImageBitmap",
-]
-  .map((name) => (globalThis as unknown as Record<string, unknown>)[name])
-  .filter((ctor): ctor is new () => object => typeof ctor === "function");
-
+/**
+ * What structured clone passes on only when moved, and tandem moves: ports.
+ * (A moved stream is fed by its sender's event loop, which a blocking
+ * `wait()` stops: the call would wait for ever. Send the chunks instead.)
+ */
 function isMovable(object: object): boolean {
-  return MOVABLE.some((ctor) => object instanceof ctor);
+  return typeof MessagePort === "function" && object instanceof MessagePort;
+}
+
+function describeItem(item: unknown): string {
+  if (typeof item !== "object" || item === null) return String(item);
+  const what = Object.prototype.toString.call(item).slice(8, -1);
+  return `${/^[AEIOU]/.test(what) ? "an" : "a"} ${what}`;
 }
 
 function isClonedAsIs(object: object): boolean {

@@ -16,6 +16,7 @@
  */
 
 import { DeadlockError } from "../errors.ts";
+import { takeMark } from "./transfer.ts";
 import {
   type Blocker,
   FULFILLED,
@@ -83,6 +84,11 @@ class ShareLink implements FutureLink {
     this.inner?.settled?.(future);
     registry.delete(this.id);
     const outcome = internals.outcome(future)!;
+    const value = outcome.value;
+    let sends = 0;
+    for (const route of this.routes) if (route !== this.arrivedOver && route.alive) sends++;
+    // A value moved to one thread could not reach the others: it is copied to each.
+    if (sends > 1 && typeof value === "object" && value !== null) takeMark(value);
     for (const route of this.routes) {
       if (route !== this.arrivedOver && route.alive) {
         try {

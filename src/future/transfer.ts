@@ -6,8 +6,6 @@
  * @module
  */
 
-import { isPlain } from "./plain.ts";
-
 /**
  * What {@linkcode transfer} lists: a `Transferable`, or a typed array's
  * `.buffer` as TypeScript types it (`ArrayBufferLike`; a `SharedArrayBuffer`
@@ -51,7 +49,7 @@ const marks = new WeakMap<object, readonly Movable[]>();
  */
 export function transfer<T>(value: T, transferables: readonly Movable[]): T {
   if (transferables.length === 0) return value;
-  if (typeof value !== "object" || value === null || isPlain(value)) {
+  if (typeof value !== "object" || value === null || holdsOnlyData(value, 0)) {
     throw new DOMException(
       "transfer(): the value holds nothing that can be moved (plain data, or not an object); " +
         "mark the object that holds the buffers or ports listed",
@@ -70,4 +68,16 @@ export function takeMark(value: object): readonly Movable[] | undefined {
   const listed = marks.get(value);
   if (listed !== undefined) marks.delete(value);
   return listed;
+}
+
+/**
+ * True for a value of primitives, arrays and plain objects only: nothing in
+ * it can be moved (and the binary records carry it without looking for marks).
+ */
+function holdsOnlyData(value: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return typeof value !== "function";
+  if (depth > 64) return false; // (too deep to tell cheaply: let the send check)
+  if (Array.isArray(value)) return value.every((item) => holdsOnlyData(item, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.values(value).every((item) => holdsOnlyData(item, depth + 1));
 }

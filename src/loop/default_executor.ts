@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Future } from "../future/future.ts";
+import { type Future, internals } from "../future/future.ts";
 import { BackgroundLoop, iterateCalls } from "./background_loop.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
 
@@ -31,13 +31,15 @@ function track<R>(future: Future<R>): Future<R> {
     clearTimeout(idleTimer);
     idleTimer = undefined;
   }
-  future.onDone(() => {
+  // (Watched without counting as a look: a failure nobody looks at is reported.)
+  internals.whenDone(future as Future<unknown>, () => {
     if (--pending > 0) return;
     // Workers keep a program alive: close the loop when it has been idle a
     // while (the timer does not keep the program alive either).
     const timer = idleTimer = setTimeout(() => {
       idleTimer = undefined;
-      if (pending === 0) loop?.close();
+      // (Each failure nobody looked at was reported in its own turn by now.)
+      if (pending === 0) loop?.close().onDone(() => {});
     }, IDLE_CLOSE_MS);
     Deno.unrefTimer(timer as unknown as number);
   });

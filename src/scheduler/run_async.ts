@@ -43,6 +43,8 @@ export function runAsync<T>(body: () => Operation<T>, options: RunOptions = {}):
   );
 }
 
+type GuestOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
 /** What `startGuestRun` needs from the host loop. */
 export interface GuestHost<T> {
   /** Calls `fn` soon, on this thread, from the host loop (not from inside this call). */
@@ -91,12 +93,18 @@ export function startGuestRun<T>(body: () => Operation<T>, host: GuestHost<T>): 
     "guest",
     (main) => {
       const outcome = internals.outcome(main)!;
-      done?.call(
-        guest.host,
-        outcome.state === FULFILLED
-          ? { ok: true, value: outcome.value as T }
-          : { ok: false, error: outcome.value },
-      );
+      const result: GuestOutcome<T> = outcome.state === FULFILLED
+        ? { ok: true, value: outcome.value as T }
+        : { ok: false, error: outcome.value };
+      // (The host as `this`, through the guest: this callback must not hold it.)
+      if (!guest.abandoned) return void done?.call(guest.host, result);
+      // Its host is gone, or going: a `done` that needs it as `this` cannot
+      // run, and what it throws must not end the program.
+      try {
+        done?.call(guest.host, result);
+      } catch (error) {
+        console.warn(`tandem: done() of the abandoned guest run "${guest.name}" failed:`, error);
+      }
     },
   );
   guest.main = main;
@@ -112,7 +120,10 @@ export function startGuestRun<T>(body: () => Operation<T>, host: GuestHost<T>): 
  * lets go of the callback lets go of everything, and the guest learns it
  * when the callback is collected. Then it warns, naming the run, cancels its
  * main task, and finishes it on this thread's event loop (its `finally`
- * blocks run), delivering the outcome to `done`.
+ * blocks run), delivering the outcome to `done`. What the run's own code
+ * holds stays alive with it: a body or `done` that closes over the host's
+ * queue (V8 shares one closure context between the functions of a scope)
+ * keeps the dropped callback alive, and the abandonment goes unnoticed.
  */
 class Guest {
   /** The host, held strongly only while no callback of ours is out (see above). */

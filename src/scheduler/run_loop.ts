@@ -645,7 +645,9 @@ export class Scheduler implements ClockListener {
    */
   #step(fiber: Fiber): void {
     const previous = current;
+    const outerFlush = flushing;
     current = fiber;
+    flushing = undefined; // (a run started in a flush has tasks of its own)
     fiber.phase = RUNNING;
     fiber.resumedBy = undefined;
     try {
@@ -662,6 +664,7 @@ export class Scheduler implements ClockListener {
       }
     } finally {
       current = previous;
+      flushing = outerFlush;
     }
   }
 
@@ -1001,7 +1004,16 @@ export class Scheduler implements ClockListener {
     } finally {
       this.#driving = false;
     }
-    if (!this.#finished && !this.#scheduled) this.#idle();
+    if (this.#finished || this.#scheduled) return;
+    if (this.#whenAllWait !== undefined) {
+      // A flush gave more flushes (a client batching through another): they
+      // run after the host's turn, so that one that always gives more cannot
+      // hold the thread.
+      this.#scheduled = true;
+      this.host!.later(this.#drive);
+      return;
+    }
+    this.#idle();
   };
 
   /** No task is ready: make sure the next timer wakes the run. */

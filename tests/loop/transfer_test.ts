@@ -200,3 +200,36 @@ test("a mark is spent by the send it was made for, whether it succeeded or not",
   await dataCloneError(loop.call("echo", transfer(kept, [new ArrayBuffer(1)])), /not part of/);
   assert.equal((await loop.call<typeof kept>("echo", kept)).bytes[7], 7, "sent again: copied");
 });
+
+test("typed-array subclasses cross as their built-in class; a non-transferable listed moves nothing", async () => {
+  using loop = start();
+  class Bytes extends Uint8Array {}
+  const back = await loop.call<Uint8Array>("echo", new Bytes([1, 2, 3]));
+  assert.deepEqual([...back], [1, 2, 3]);
+  assert.equal(Object.getPrototypeOf(back), Uint8Array.prototype);
+  const buffer = new ArrayBuffer(8);
+  const meta = { note: "listed by mistake" };
+  await dataCloneError(
+    loop.call("echo", transfer({ buffer, meta }, [buffer, meta as unknown as ArrayBuffer])),
+    /transfer list \[1\]: an Object cannot be moved; tandem moves ArrayBuffers and MessagePorts/,
+  );
+  assert.equal(buffer.detached, false, "the caller's bytes are kept");
+  const stream = new ReadableStream();
+  await dataCloneError(
+    loop.call("echo", transfer({ stream }, [stream as unknown as ArrayBuffer])),
+    /a ReadableStream cannot be moved/,
+  );
+});
+
+test("a future shared with two threads and settled with a moved value reaches both, copied", async () => {
+  using a = start();
+  using b = start();
+  const { future, resolve } = Future.withResolvers<Uint8Array>();
+  const held = [Future.withResolvers<true>(), Future.withResolvers<true>()];
+  const lengths = [a, b].map((loop, i) => loop.api.lengthOf(future, held[i].resolve));
+  for (const { future: holding } of held) await within(holding, "the worker to hold the future");
+  const bytes = new Uint8Array(1024);
+  resolve(transfer(bytes, [bytes.buffer]));
+  assert.deepEqual(await within(Promise.all(lengths), "both"), ["1024 bytes", "1024 bytes"]);
+  assert.equal(future.wait(0).length, 1024, "and this thread keeps its bytes");
+});

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test, WAIT_MS, within } from "../bounded.ts";
-import { BackgroundLoop, Future, run } from "../../mod.ts";
+import { BackgroundLoop, defaultExecutor, Future, run } from "../../mod.ts";
 import { internals } from "../../src/future/future.ts";
+import type * as Moves from "../fixtures/moves.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
 
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
@@ -155,4 +156,26 @@ test("a call that fails while close() waits for it fails the close, not the prog
     });
   });
   assert.deepEqual(reported, []);
+});
+
+test("a failing call's future handed to another thread is that thread's to look at", async () => {
+  using loop = start();
+  using other = BackgroundLoop.start<typeof Moves>(
+    new URL("../fixtures/moves.ts", import.meta.url),
+  );
+  const reported = await reportedDuring(async () => {
+    const failing = loop.api.failLater("handed on") as unknown as Future<unknown>;
+    assert.equal(await within(other.api.catchIt(failing), "the other call"), "caught: handed on");
+  });
+  assert.deepEqual(reported, []);
+});
+
+test("a failed defaultExecutor().submit() nobody looked at is reported too", async () => {
+  const reported = await reportedDuring(async () => {
+    const failing = defaultExecutor().submit(new URL("#fail", TASKS), "dropped");
+    await within(defaultExecutor().submit(new URL("#add", TASKS), 1, 2), "a later call");
+    assert.equal(failing.state, "rejected");
+  });
+  assert.equal((reported[0] as Error)?.message, "dropped");
+  await within(defaultExecutor().shutdown(), "the default loop to close");
 });

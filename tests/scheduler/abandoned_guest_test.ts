@@ -76,3 +76,43 @@ test("a guest whose host keeps pumping is never taken for abandoned", async () =
     console.warn = warn;
   }
 });
+
+test("an abandoned guest whose host's done() is a method is finished without a crash", async () => {
+  const warn = console.warn;
+  const warnings: unknown[] = [];
+  console.warn = (...args: unknown[]) => void warnings.push(args);
+  const outcome = Promise.withResolvers<void>();
+  const { future: input, resolve } = Future.withResolvers<void>();
+  try {
+    class Host {
+      queue: (() => void)[] = [];
+      runSyncSoon(fn: () => void) {
+        this.queue.push(fn);
+      }
+      done() {
+        this.queue.length; // needs `this`, which is gone with the host
+      }
+    }
+    (() => {
+      const host = new Host();
+      startGuestRun(function* methodHost() {
+        try {
+          yield* input;
+          yield* Future.from(new Promise(() => {}));
+        } finally {
+          outcome.resolve();
+        }
+      }, host);
+      while (host.queue.length > 0) host.queue.shift()!();
+    })();
+    resolve();
+    await within(collectUntil(outcome.promise), "the abandoned guest to be finished");
+    // done() runs in a later turn than the finally block: give it one.
+    await new Promise((r) => setTimeout(r, 1));
+    assert.ok(
+      warnings.some((w) => String((w as unknown[])[0]).includes('"methodHost" was abandoned')),
+    );
+  } finally {
+    console.warn = warn;
+  }
+});

@@ -169,3 +169,27 @@ test("a flush that returns a Promise: awaited by a hosted run, named by a blocki
       error instanceof DeadlockError && /a Promise of this thread/.test(error.message),
   );
 });
+
+test("a flush that makes a lower layer buffer runs that layer's flush too, hosted or blocking", async () => {
+  const lower = batcher((ids) => ids.map((id) => id * 100));
+  const upper = batcher((ids) => {
+    const asked = ids.map((id) => lower.get(id)); // gives a flush from inside a flush
+    const { future, resolve } = Future.withResolvers<number[]>();
+    let left = asked.length;
+    for (const f of asked) {
+      f.onDone(() => --left === 0 && resolve(asked.map((g) => g.wait()))); // unbounded: settled already
+    }
+    return future;
+  });
+  const body = () => pmap((id: number) => upper.get(id), [1, 2]);
+  assert.deepEqual(run(body), [100, 200]);
+  assert.deepEqual(await within(runAsync(body), "the hosted run"), [100, 200]);
+  assert.equal(lower.batches.length, 2, "one lower batch per run");
+});
+
+test("a run() started inside a flush gives its own tasks' flushes to itself", () => {
+  const inner = batcher((ids) => ids.map((id) => -id));
+  const outer = batcher((ids) => run(() => pmap((id: number) => inner.get(id), ids)));
+  assert.deepEqual(run(() => pmap((id: number) => outer.get(id), [1, 2])), [-1, -2]);
+  assert.deepEqual(inner.batches, [[1, 2]]);
+});
