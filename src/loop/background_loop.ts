@@ -93,27 +93,24 @@ interface Target {
 }
 
 /**
- * Calls made in this turn whose futures nobody looked at yet. A call's reply
- * is only read when someone waits for it (or several are in flight), so at
- * the end of the turn these get their replies listened for: a failure that
- * nobody will look at still arrives, and is reported, in its own turn.
+ * A call's reply is only read when someone waits for it (or several calls
+ * are in flight). So that a failure nobody will look at still arrives, and
+ * is reported, in its own turn, the end of a turn in which calls were made
+ * listens for replies while any are pending. (It keeps no list of the calls:
+ * a turn of blocking calls would keep every result alive until it ends.)
+ * The ticket is the first call's, read before that call was sent.
  */
-let unwatched: Future<unknown>[] = [];
-function watchIfUnobserved(call: Future<unknown>): void {
-  const length = unwatched.push(call);
-  if (length > 1) {
-    // (A turn of many blocking calls: those waited on already go.)
-    if ((length & 1023) === 0) unwatched = unwatched.filter(stillUnwatched);
-    return;
-  }
+let turnTicket: number | undefined;
+function listenAtTurnEnd(call: Future<unknown>): void {
+  if (turnTicket !== undefined) return;
+  const ticket = (internals.link(call) as { ticket?: unknown } | undefined)?.ticket;
+  if (typeof ticket !== "number") return;
+  turnTicket = ticket;
   queueMicrotask(() => {
-    const calls = unwatched;
-    unwatched = [];
-    for (const call of calls) if (stillUnwatched(call)) internals.link(call)?.watched?.();
+    turnTicket = undefined;
+    const h = hub();
+    if (h.waiting() > 0) h.arm(ticket);
   });
-}
-function stillUnwatched(call: Future<unknown>): boolean {
-  return call.state === "running" && !internals.observed(call);
 }
 
 /** What the rejections that report unobserved failures stand for (see `LoopCore.unobserved`). */
@@ -393,7 +390,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   /** A failure of `future` that nobody looks at is reported (see `LoopCore.unobserved`). */
   #reporting<T>(future: Future<T>): Future<T> {
     internals.reportUnobserved(future as Future<unknown>, this.#core.noteUnobserved);
-    if (future.state === "running") watchIfUnobserved(future as Future<unknown>);
+    if (future.state === "running") listenAtTurnEnd(future as Future<unknown>);
     return future;
   }
 
