@@ -24,6 +24,10 @@
  * @module
  */
 
+// The worker's entry, imported so that it is fetched and cached with the
+// rest: a worker started while this thread blocks cannot wait for a download.
+import "./src/worker.ts";
+
 export {
   CancelledError,
   DeadlockError,

@@ -12,18 +12,20 @@ import {
   WorkerCrashedError,
 } from "../errors.ts";
 import { Future, internals } from "../future/future.ts";
-import { BoundedCache } from "./bounded_cache.ts";
-import { Channel } from "./channel.ts";
+import { BoundedCache } from "../thread/bounded_cache.ts";
+import { Channel } from "../wire/channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
-import { hub } from "./hub.ts";
-import { threadId, threads } from "./threads.ts";
-import { type InheritedLoop, loopsToInherit, registerLoop, unregisterLoop } from "./get_loop.ts";
+import { hub } from "../thread/hub.ts";
+import { threadId, threads } from "../thread/threads.ts";
+import {
+  loopsToInherit,
+  provideInheritedLoops,
+  registerLoop,
+  unregisterLoop,
+} from "./named_loops.ts";
 import { callUp, forwardingHandler } from "./upstream.ts";
-import type { WorkerInit } from "./worker_host.ts";
-import "./worker_host.ts";
-
-/** Makes a handle on a loop an ancestor thread registered (see `getLoop`). @internal */
-export let inheritedLoop: (info: InheritedLoop) => BackgroundLoop;
+import type { WorkerInit } from "./worker_init.ts";
+import { platform, type WorkerPermissions } from "../platform/platform.ts";
 
 /** Options of {@linkcode BackgroundLoop.start}. */
 export interface LoopOptions {
@@ -52,7 +54,7 @@ export interface LoopOptions {
    * access to its own files and the modules the loop serves, which the
    * workers must load. Without it, workers have this program's permissions.
    */
-  permissions?: Deno.PermissionOptions;
+  permissions?: WorkerPermissions;
 }
 
 /** Per-call options, given to {@linkcode BackgroundLoop.with}. */
@@ -71,11 +73,11 @@ export type LoopApi<M> = {
     : never;
 };
 
-// The static import makes the worker's entry part of the module graph, so
-// that `deno run`, `deno cache` and JSR fetch it with the rest: a worker
-// started while this thread blocks cannot wait for a download (it would
-// need this thread's event loop). Imported here, it does nothing.
-const HOST_URL = new URL("./worker_host.ts", import.meta.url);
+// The worker's entry. `mod.ts` imports it, which makes it part of the module
+// graph, so that `deno run`, `deno cache` and JSR fetch it with the rest: a
+// worker started while this thread blocks cannot wait for a download (it
+// would need this thread's event loop).
+const HOST_URL = new URL("../worker.ts", import.meta.url);
 /** Where tandem's files are (a worker with fewer permissions must still read them). */
 const TANDEM_ROOT = new URL("../../", import.meta.url);
 
@@ -214,7 +216,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   }
 
   static {
-    inheritedLoop = (info) => {
+    provideInheritedLoops((info) => {
       const core = new LoopCore(
         info.module === undefined ? undefined : new URL(info.module),
         info.name,
@@ -223,7 +225,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       );
       core.via = info.name;
       return new BackgroundLoop(core, {});
-    };
+    });
   }
 
   /**
@@ -260,13 +262,13 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     const served = options.modules?.map((m) => toModuleUrl(m));
     const permissions = options.permissions === undefined
       ? undefined
-      : workerPermissions(options.permissions, [
+      : platform.workerPermissions(options.permissions, [
         TANDEM_ROOT,
         ...(url ? [url] : []),
         ...(served ?? []),
       ]);
-    checkReadable(HOST_URL, "tandem's worker host");
-    if (url) checkReadable(url, "the loop's module");
+    platform.checkReadable(HOST_URL, "tandem's worker host");
+    if (url) platform.checkReadable(url, "the loop's module");
     const name = options.name ?? (url ? url.pathname.split("/").pop()! : "tandem");
     const core = new LoopCore(
       url,
@@ -281,11 +283,11 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     try {
       for (let i = 0; i < workers; i++) ids.push(directory.allocate(parent));
       ids.forEach((id, i) => {
-        const worker = new Worker(HOST_URL, {
-          type: "module",
-          name: workers > 1 ? `${name}#${i}` : name,
-          ...(permissions && { deno: { permissions } }),
-        });
+        const worker = platform.startWorker(
+          HOST_URL,
+          workers > 1 ? `${name}#${i}` : name,
+          permissions,
+        );
         core.workers.push(worker);
         const { port1, port2 } = new MessageChannel();
         const bell = directory.bell(id);
@@ -595,7 +597,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       graceEnd = performance.now() + CLOSE_GRACE_MS;
       // (Unref'd: a program may end meanwhile; the grace only bounds a close.)
       timer = setTimeout(terminate, CLOSE_GRACE_MS);
-      Deno.unrefTimer(timer as unknown as number);
+      platform.unrefTimer(timer);
       for (const channel of core.channels) {
         channel.close(() => {
           if (--running > 0) return;
@@ -896,8 +898,7 @@ function toModuleUrl(module: string | URL): URL {
 function absoluteUrl(module: string | URL): URL {
   if (module instanceof URL) return module;
   if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)) return new URL(module);
-  const cwd = Deno.cwd().replaceAll("\\", "/");
-  return new URL(module, `file://${cwd.startsWith("/") ? "" : "/"}${cwd}/`);
+  return new URL(module, platform.baseUrl());
 }
 
 function functionTarget(fn: FunctionRef, module: URL | undefined): Target {
@@ -917,69 +918,4 @@ function functionTarget(fn: FunctionRef, module: URL | undefined): Target {
     );
   }
   return { wire: fn, label: `${fn}()` };
-}
-
-/** Fails early, and clearly, where a worker could not load its module. */
-function checkReadable(url: URL, what: string): void {
-  if (url.protocol !== "file:" || typeof Deno?.permissions?.querySync !== "function") return;
-  const { state } = Deno.permissions.querySync({ name: "read", path: url });
-  if (state !== "granted") {
-    throw new Deno.errors.NotCapable(
-      `BackgroundLoop needs read access to ${what} (${url.pathname}): run with --allow-read`,
-    );
-  }
-}
-
-/**
- * The worker permissions for `asked`, plus read access to the local
- * `modules` the worker must load. Deno ends the process (exit code 70, with
- * a message naming the flag) rather than throw when
- * `--unstable-worker-options` is missing: where tandem can tell, it throws
- * first.
- */
-function workerPermissions(asked: Deno.PermissionOptions, modules: URL[]): Deno.PermissionOptions {
-  if (workerOptionsEnabled() === false) {
-    throw new TypeError(
-      "BackgroundLoop.start({ permissions }) needs Deno's --unstable-worker-options flag " +
-        '(or "unstable": ["worker-options"] in deno.json): run with it, or leave permissions out',
-    );
-  }
-  if (asked === "inherit") return asked;
-  // "none", and a permission an object leaves out, mean none to Deno.
-  const object: Exclude<Deno.PermissionOptions, string> = asked === "none" ? {} : asked;
-  const read = object.read;
-  if (read === true || read === "inherit") return object;
-  const files = modules.filter((m) => m.protocol === "file:");
-  const paths = (Array.isArray(read) ? read : []) as (string | URL)[];
-  return { ...object, read: [...paths, ...files] };
-}
-
-/**
- * Whether this process runs with `--unstable-worker-options`: Deno tells no
- * program, so its configuration (`deno.json`, `"unstable"`) and command line
- * are read where they can be (the command line needs `--allow-all`, on
- * Linux); undefined when it cannot tell.
- */
-function workerOptionsEnabled(): boolean | undefined {
-  let dir: string;
-  try {
-    dir = Deno.cwd();
-  } catch {
-    return undefined;
-  }
-  for (;; dir = dir.slice(0, dir.lastIndexOf("/")) || "/") {
-    for (const name of ["deno.json", "deno.jsonc"]) {
-      try {
-        if (/"worker-options"/.test(Deno.readTextFileSync(`${dir}/${name}`))) return true;
-      } catch { /* not there, or not readable */ }
-    }
-    if (dir === "/") break;
-  }
-  try {
-    return Deno.readTextFileSync("/proc/self/cmdline").split("\0").includes(
-      "--unstable-worker-options",
-    );
-  } catch {
-    return undefined;
-  }
 }

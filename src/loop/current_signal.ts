@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
+import { platform } from "../platform/platform.ts";
 
 /** The state of one call being served in a worker. */
 export class CallContext {
@@ -39,7 +39,7 @@ export class CallContext {
   }
 }
 
-const asyncContext = new AsyncLocalStorage<CallContext>();
+const asyncContext = platform.callStorage<CallContext>();
 let syncContext: CallContext | undefined;
 const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
 

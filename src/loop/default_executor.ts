@@ -8,6 +8,7 @@
 import { type Future, internals } from "../future/future.ts";
 import { BackgroundLoop, iterateCalls } from "./background_loop.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
+import { platform } from "../platform/platform.ts";
 
 /** The default loop closes after this long without calls, so that it never keeps a program alive. */
 const IDLE_CLOSE_MS = 250;
@@ -41,7 +42,7 @@ function track<R>(future: Future<R>): Future<R> {
       // (Each failure nobody looked at was reported in its own turn by now.)
       if (pending === 0) loop?.close().onDone(() => {});
     }, IDLE_CLOSE_MS);
-    Deno.unrefTimer(timer as unknown as number);
+    platform.unrefTimer(timer);
   });
   return future;
 }

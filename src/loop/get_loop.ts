@@ -1,61 +1,15 @@
 /**
- * Named loops: a registry per thread, inherited by the workers it starts
- * (Duck's loop manager).
+ * `getLoop`: a loop by name, this thread's or an ancestor's (Duck's loop
+ * manager), or this thread's default loop.
  *
  * @module
  */
 
 import { LoopNotFoundError } from "../errors.ts";
-import { BackgroundLoop, inheritedLoop } from "./background_loop.ts";
+import { BackgroundLoop } from "./background_loop.ts";
 import { defaultLoop } from "./default_executor.ts";
+import { knownLoops, namedLoop } from "./named_loops.ts";
 import { hasParent, onForwarded } from "./upstream.ts";
-
-/** What a worker learns of the loops its ancestors registered. */
-export interface InheritedLoop {
-  name: string;
-  module: string | undefined;
-  taskTypes: string[] | undefined;
-}
-
-const registered = new Map<string, BackgroundLoop>();
-const inherited = new Map<string, BackgroundLoop>();
-let inheritedInfo: InheritedLoop[] = [];
-
-/** Called by `BackgroundLoop.start` with a `name`. */
-export function registerLoop(name: string, loop: BackgroundLoop): void {
-  const known = registered.get(name);
-  if (known !== undefined && !known.closed) {
-    throw new TypeError(
-      `a loop named "${name}" is already registered on this thread; close it first`,
-    );
-  }
-  registered.set(name, loop);
-}
-
-/** Called by `close()`. */
-export function unregisterLoop(name: string, loop: BackgroundLoop): void {
-  if (registered.get(name) === loop) registered.delete(name);
-}
-
-/** The loops a new worker inherits: this thread's, then its ancestors' not shadowed. */
-export function loopsToInherit(): InheritedLoop[] {
-  const list: InheritedLoop[] = [...registered.values()].filter((loop) => !loop.closed).map((
-    loop,
-  ) => ({
-    name: loop.name,
-    module: loop.module?.href,
-    taskTypes: loop.taskTypes,
-  }));
-  for (const info of inheritedInfo) {
-    if (!registered.has(info.name)) list.push(info);
-  }
-  return list;
-}
-
-/** A worker's start: what its parent could see. */
-export function inheritLoops(list: InheritedLoop[]): void {
-  inheritedInfo = list;
-}
 
 /**
  * The loop registered as `id` on this thread, or, in a worker started by
@@ -78,24 +32,16 @@ export function getLoop(
   options: { module?: string | URL; create?: boolean } = {},
 ): BackgroundLoop {
   if (id === undefined) return defaultLoop();
-  const own = registered.get(id);
-  if (own !== undefined && !own.closed) return own;
-  const info = inheritedInfo.find((loop) => loop.name === id);
-  if (info !== undefined) {
-    let handle = inherited.get(id);
-    if (handle === undefined || handle.closed) {
-      handle = inheritedLoop(info);
-      inherited.set(id, handle);
-    }
-    return handle;
-  }
+  const found = namedLoop(id);
+  // (Every handle in the registry is a BackgroundLoop: only it registers.)
+  if (found !== undefined) return found as BackgroundLoop;
   if (options.create) {
     if (options.module === undefined) {
       throw new TypeError(`getLoop("${id}", { create: true }) needs the module the loop serves`);
     }
     return BackgroundLoop.start(options.module, { name: id });
   }
-  const known = [...registered.keys(), ...inheritedInfo.map((loop) => loop.name)];
+  const known = knownLoops();
   throw new LoopNotFoundError(
     `no loop named "${id}" on this thread${hasParent() ? " or its ancestors" : ""}` +
       (known.length > 0 ? ` (known: ${known.join(", ")})` : " (none is registered)") +

@@ -11,7 +11,7 @@
 
 import { LoopNotFoundError } from "../errors.ts";
 import { FULFILLED, type Future, internals } from "../future/future.ts";
-import { type CallHandler, type Channel, epochNow } from "./channel.ts";
+import { type CallHandler, type Channel, epochNow } from "../wire/channel.ts";
 
 /** Marks a forwarded call's function reference: `\0up:<kind>\0<target>\0<rest>`. */
 const UP = "\u0000up:";

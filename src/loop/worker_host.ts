@@ -1,12 +1,12 @@
 /**
- * The module every tandem worker runs. It opens its end of the channel,
+ * What every tandem worker runs (`src/worker.ts` starts it). It opens its end of the channel,
  * imports the served module, and serves calls: any exported function, sync or
  * async, under `currentSignal()`'s context.
  *
  * Serving: after answering, and while no async call is in flight, the worker
  * sleeps on its doorbell for up to {@linkcode HOT_MS} in `Atomics.wait`
  * rather than in `Atomics.waitAsync`: the next call of a back-to-back caller
- * is then answered without an event-loop turn (FACTS.md: 4.6 µs against
+ * is then answered without an event-loop turn (measured: 4.6 µs against
  * 7.6 µs on one core). Its event loop is paused for that long at most (a
  * timer that served code set and did not await may fire that late), and a
  * continuous stream of calls yields to it every {@linkcode SLICE_MS}.
@@ -21,33 +21,15 @@
 import { LoopClosedError, TimeoutError, WorkerCrashedError } from "../errors.ts";
 import { Future } from "../future/future.ts";
 import { CallContext, runAsCall } from "./current_signal.ts";
-import { BoundedCache } from "./bounded_cache.ts";
-import { Channel, type ChannelEnds, epochNow, plainText, type Timeout } from "./channel.ts";
-import { IdTable } from "./id_table.ts";
-import { Hub, installHub } from "./hub.ts";
-import { type Bell, joinDirectory } from "./threads.ts";
-import { type InheritedLoop, inheritLoops } from "./get_loop.ts";
+import { BoundedCache } from "../thread/bounded_cache.ts";
+import { Channel, epochNow, plainText, type Timeout } from "../wire/channel.ts";
+import { IdTable } from "../thread/id_table.ts";
+import { Hub, installHub } from "../thread/hub.ts";
+import { joinDirectory } from "../thread/threads.ts";
+import { inheritLoops } from "./named_loops.ts";
+import type { WorkerInit } from "./worker_init.ts";
+import { platform } from "../platform/platform.ts";
 import { setParent } from "./upstream.ts";
-// Shared primitives may arrive as arguments: their revivers must be known here.
-import "../primitives/event.ts";
-import "../primitives/queue.ts";
-import "../primitives/semaphore.ts";
-import "../primitives/control.ts";
-
-/** What the parent sends first. */
-export interface WorkerInit {
-  ends: ChannelEnds;
-  /** The thread directory, this worker's id in it, its parent's, and its doorbell. */
-  directory: SharedArrayBuffer;
-  id: number;
-  parent: number;
-  bell: Bell;
-  module: string | undefined;
-  /** The other modules it may serve (see `checkServed`); none given: any, if no `module`. */
-  modules: string[] | undefined;
-  /** The loops this worker can reach by name (see `getLoop`). */
-  loops: InheritedLoop[];
-}
 
 /**
  * Longer than a scheduler tick (4 ms at HZ=250): a sleep due before the next
@@ -383,11 +365,9 @@ function markDead(cause: unknown, loadFailed = false): void {
 
 /**
  * Becomes a tandem worker: hooks the ways a worker can die, then waits for
- * its parent's first message. Only when this module is the worker's entry:
- * imported anywhere else (the parent imports it so that it is part of the
- * module graph), it does nothing.
+ * its parent's first message.
  */
-function serveAsWorker(): void {
+export function serveAsWorker(): void {
   addEventListener(
     "error",
     (event) => markDead((event as ErrorEvent).error ?? (event as ErrorEvent).message),
@@ -396,17 +376,8 @@ function serveAsWorker(): void {
     "unhandledrejection",
     (event) => markDead((event as PromiseRejectionEvent).reason),
   );
-  const workerScope = globalThis as unknown as { close(): void; onmessage: unknown };
-  const originalClose = workerScope.close.bind(globalThis);
-  workerScope.close = () => {
-    markDead(new Error("the worker called self.close()"));
-    originalClose();
-  };
-  const originalExit = Deno.exit;
-  Deno.exit = ((code?: number) => {
-    markDead(new Error(`the worker called Deno.exit(${code ?? ""})`));
-    return originalExit(code);
-  }) as typeof Deno.exit;
+  const originalClose = platform.hookWorkerEnd((why) => markDead(why));
+  const workerScope = globalThis as unknown as { onmessage: unknown };
 
   workerScope.onmessage = (event: MessageEvent<WorkerInit>) => {
     workerScope.onmessage = null;
@@ -438,5 +409,3 @@ function serveAsWorker(): void {
     hub.armAt(hub.ticket() - 1); // serve what arrived before we were ready
   };
 }
-
-if (import.meta.main) serveAsWorker();

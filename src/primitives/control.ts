@@ -6,10 +6,10 @@
  */
 
 import { LoopClosedError, LoopNotFoundError, TimeoutError } from "../errors.ts";
-import { registerShareable, shareables } from "../future/codec.ts";
+import { registerShareable, shareables } from "../wire/codec.ts";
 import { FULFILLED, Future, internals, REJECTED } from "../future/future.ts";
-import { existingHub, hub } from "../loop/hub.ts";
-import { threadId } from "../loop/threads.ts";
+import { existingHub, hub } from "../thread/hub.ts";
+import { threadId } from "../thread/threads.ts";
 import { callUp, hasParent, onForwarded } from "../loop/upstream.ts";
 
 /** The handlers of a {@linkcode ControlHost}: functions by name. */

@@ -5,12 +5,12 @@
  */
 
 import { TimeoutError } from "../errors.ts";
-import { registerShareable } from "../future/codec.ts";
+import { registerShareable } from "../wire/codec.ts";
 import { FULFILLED, Future, internals } from "../future/future.ts";
 import type { Waitable } from "../future/waitable.ts";
-import { AdaptiveSpin } from "../loop/adaptive_spin.ts";
-import { existingHub } from "../loop/hub.ts";
-import { threads } from "../loop/threads.ts";
+import { AdaptiveSpin } from "../thread/adaptive_spin.ts";
+import { existingHub } from "../thread/hub.ts";
+import { threads } from "../thread/threads.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
 
 const FLAG = FIRST_WORD;

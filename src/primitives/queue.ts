@@ -4,12 +4,12 @@
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
 import { QueueClosedError } from "../errors.ts";
-import { registerShareable } from "../future/codec.ts";
-import { isPlain } from "../future/plain.ts";
+import { registerShareable } from "../wire/codec.ts";
+import { isPlain } from "../wire/plain.ts";
 import { Future, internals } from "../future/future.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
+import { platform } from "../platform/platform.ts";
 
 const CLOSED = FIRST_WORD;
 const COUNT = FIRST_WORD + 1;
@@ -267,7 +267,9 @@ export class Queue<T> implements AsyncIterable<T> {
     const first = Math.min(byteLength, (units - start) * 2);
     bytes.set(area.subarray(start * 2, start * 2 + first));
     if (first < byteLength) bytes.set(area.subarray(0, byteLength - first), first);
-    const value = kind === JSON_ITEM ? JSON.parse(textDecoder.decode(bytes)) : deserialize(bytes);
+    const value = kind === JSON_ITEM
+      ? JSON.parse(textDecoder.decode(bytes))
+      : platform.deserialize(bytes);
     words[HEAD] = (start + length) % units;
     words[USED] -= HEADER_UNITS + length;
     words[COUNT]--;
@@ -298,7 +300,9 @@ const textDecoder = new TextDecoder();
 function encodeItem(value: unknown): Encoded {
   // (JSON.stringify escapes lone surrogates, so its text survives UTF-8.)
   const kind = isPlain(value) ? JSON_ITEM : V8_ITEM;
-  const bytes = kind === JSON_ITEM ? textEncoder.encode(JSON.stringify(value)) : serialize(value);
+  const bytes = kind === JSON_ITEM
+    ? textEncoder.encode(JSON.stringify(value))
+    : platform.serialize(value);
   return { kind, bytes, length: (bytes.length + 1) >> 1 };
 }
 

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { registerShareable } from "../future/codec.ts";
+import { registerShareable } from "../wire/codec.ts";
 import { FULFILLED, Future, internals } from "../future/future.ts";
-import { threadId } from "../loop/threads.ts";
+import { threadId } from "../thread/threads.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
 import { releaseOnce } from "../release_once.ts";
 

@@ -24,11 +24,11 @@
  */
 
 import { DeadlockError, LoopClosedError, WorkerCrashedError } from "../errors.ts";
-import { shareables } from "../future/codec.ts";
+import { shareables } from "../wire/codec.ts";
 import { Future, internals, localStall, REJECTED } from "../future/future.ts";
 import type { Route } from "../future/shared.ts";
-import { hub, type Pumped } from "../loop/hub.ts";
-import { slotOf, SLOTS, threadId, threads } from "../loop/threads.ts";
+import { hub, type Pumped } from "../thread/hub.ts";
+import { slotOf, SLOTS, threadId, threads } from "../thread/threads.ts";
 
 const LOCK = 0;
 const SHARED = 1;

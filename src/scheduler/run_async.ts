@@ -11,6 +11,7 @@ import type { Operation } from "../future/waitable.ts";
 import { checkBody, type RunOptions } from "./run.ts";
 import { runHosted, type Task } from "./run_loop.ts";
 import { type Clock, realClock } from "./virtual_clock.ts";
+import { platform } from "../platform/platform.ts";
 
 /**
  * Drives `body`, and everything it spawns, on this thread's event loop, and
@@ -36,7 +37,7 @@ export function runAsync<T>(body: () => Operation<T>, options: RunOptions = {}):
     (options.clock as Clock | undefined) ?? realClock,
     {
       soon: queueMicrotask,
-      later: setImmediate,
+      later: platform.later,
     },
     "runAsync",
     () => {},

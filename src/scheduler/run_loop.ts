@@ -66,7 +66,7 @@ import {
   toCancelledError,
 } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
-import { existingHub, hub } from "../loop/hub.ts";
+import { existingHub, hub } from "../thread/hub.ts";
 import { Timers } from "./timers.ts";
 import {
   attachToClock,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test, WAIT_MS } from "../bounded.ts";
 import { WorkerCrashedError } from "../../src/errors.ts";
-import { Channel } from "../../src/loop/channel.ts";
-import { Hub } from "../../src/loop/hub.ts";
-import { shareables } from "../../src/future/codec.ts";
+import { Channel } from "../../src/wire/channel.ts";
+import { Hub } from "../../src/thread/hub.ts";
+import { shareables } from "../../src/wire/codec.ts";
 
 const bell = () => ({ buffer: new SharedArrayBuffer(4), offset: 0 });
 

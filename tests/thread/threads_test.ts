@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test, WAIT_MS } from "../bounded.ts";
 import { BackgroundLoop, Event, LoopClosedError, Queue, Semaphore } from "../../mod.ts";
-import { Directory, slotOf, SLOTS, threadId, threads } from "../../src/loop/threads.ts";
+import { Directory, slotOf, SLOTS, threadId, threads } from "../../src/thread/threads.ts";
 import type * as Primitives from "../fixtures/primitives.ts";
 
 const PRIMITIVES = new URL("../fixtures/primitives.ts", import.meta.url);

@@ -19,9 +19,8 @@
  * @module
  */
 
-import { receiveMessageOnPort } from "node:worker_threads";
 import { LoopClosedError, TimeoutError, WorkerCrashedError } from "../errors.ts";
-import { dataCloneError, decode, encode } from "../future/codec.ts";
+import { dataCloneError, decode, encode } from "./codec.ts";
 import {
   CANCELLED,
   FULFILLED,
@@ -31,11 +30,12 @@ import {
   REJECTED,
 } from "../future/future.ts";
 import { type Route, routeGone, settleMessage } from "../future/shared.ts";
-import type { Bell } from "./threads.ts";
-import type { Hub, Pumped } from "./hub.ts";
+import type { Bell } from "../thread/threads.ts";
+import type { Hub, Pumped } from "../thread/hub.ts";
 import { openValues, readNext, RecordWriter } from "./record.ts";
-import { IdTable } from "./id_table.ts";
+import { IdTable } from "../thread/id_table.ts";
 import { createRing, Ring, type RingBuffer } from "./ring.ts";
+import { platform } from "../platform/platform.ts";
 
 /**
  * Message kinds. A message is `head` (its kind, and `SPECIAL` when its value
@@ -520,7 +520,7 @@ export class Channel implements Pumped, Route {
     const until = performance.now() + PORT_WAIT_MS;
     const nap = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
-      const received = receiveMessageOnPort(this.#port as never);
+      const received = platform.receiveMessageOnPort(this.#port);
       if (received) return received.message as PortMessage | ArrayBuffer;
       if (performance.now() > until) {
         throw new Error("tandem: a message announced in the ring never arrived on the port");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "../bounded.ts";
-import { BoundedCache } from "../../src/loop/bounded_cache.ts";
+import { BoundedCache } from "../../src/thread/bounded_cache.ts";
 
 test("bounded cache makes each kept value once, and keeps no more than its limit", () => {
   const cache = new BoundedCache<string>(2);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test, WAIT_MS } from "../bounded.ts";
 import { BackgroundLoop } from "../../mod.ts";
-import { decode, encode, MAX_NESTING } from "../../src/future/codec.ts";
-import { isPlain } from "../../src/future/plain.ts";
+import { decode, encode, MAX_NESTING } from "../../src/wire/codec.ts";
+import { isPlain } from "../../src/wire/plain.ts";
 import type { Route } from "../../src/future/shared.ts";
-import { RecordWriter } from "../../src/loop/record.ts";
+import { RecordWriter } from "../../src/wire/record.ts";
 import { nest } from "../fixtures/tasks.ts";
 import type * as Tasks from "../fixtures/tasks.ts";
 

@@ -29,10 +29,16 @@
  */
 
 import { tandemErrors } from "../errors.ts";
-import { Future, internals, resolvers } from "./future.ts";
+import { Future, internals, resolvers } from "../future/future.ts";
 import { isPlain } from "./plain.ts";
-import { type Movable, takeMark } from "./transfer.ts";
-import { reviveFuture, type Route, settleShared, type SharedRef, shareFuture } from "./shared.ts";
+import { type Movable, takeMark } from "../future/transfer.ts";
+import {
+  reviveFuture,
+  type Route,
+  settleShared,
+  type SharedRef,
+  shareFuture,
+} from "../future/shared.ts";
 
 const MARK = "\u0000tandem";
 

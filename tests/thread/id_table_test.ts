@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "../bounded.ts";
-import { IdTable } from "../../src/loop/id_table.ts";
+import { IdTable } from "../../src/thread/id_table.ts";
 
 test("id table keeps ids that come in order and leave, and ones that stay long", () => {
   const table = new IdTable<string>();

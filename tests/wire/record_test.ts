@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "../bounded.ts";
-import { MAX_DEPTH, openValues, readNext, RecordWriter } from "../../src/loop/record.ts";
+import { MAX_DEPTH, openValues, readNext, RecordWriter } from "../../src/wire/record.ts";
 
 /** Encodes `value` alone, as the start of a fresh record. */
 function write(writer: RecordWriter, value: unknown): boolean {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "../bounded.ts";
-import { createRing, Ring } from "../../src/loop/ring.ts";
+import { createRing, Ring } from "../../src/wire/ring.ts";
 
 function record(n: number): Uint16Array {
   return Uint16Array.from({ length: 1 + (n % 7) }, (_, i) => n + i);
