@@ -45,7 +45,7 @@ function layerOf(file: string): number {
 function code(text: string): string {
   return text.replace(
     /("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g,
-    (match, literal) => literal ?? "",
+    (_match, literal) => literal ?? "",
   );
 }
 
