@@ -66,8 +66,8 @@ import {
   toCancelledError,
 } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
-import { existingHub, hub } from "../loop/hub.ts";
 import { Timers } from "./timers.ts";
+import { currentWaker, type Waker } from "./waker.ts";
 import {
   attachToClock,
   type Clock,
@@ -873,7 +873,7 @@ export class Scheduler implements ClockListener {
           else queue.splice(0, end);
           if (main.phase === DONE) return main;
           this.#fireDue();
-          existingHub()?.pump();
+          currentWaker().pump();
         } else if (main.phase === DONE) return main;
         else this.#idleBlocking();
       }
@@ -887,9 +887,11 @@ export class Scheduler implements ClockListener {
   /** No task is ready: fire what is due, or block until something may be. */
   #idleBlocking(): void {
     if (this.#fireDue() || this.#allWaiting()) return;
-    const h = hub();
-    const ticket = h.ticket();
-    h.pump();
+    // (The ticket is read before the pump, and blocked on with the same
+    // waker: a ring in between is not missed.)
+    const waker = currentWaker();
+    const ticket = waker.ticket();
+    waker.pump();
     if (this.#queue.length > 0) return;
     const clock = this.clock;
     const virtual = clock instanceof VirtualClock ? clock : undefined;
@@ -914,13 +916,12 @@ export class Scheduler implements ClockListener {
       }
     }
     const ms = Math.min(due, this.#lastStallCheck + STALL_CHECK_MS) - now;
-    if (ms > 0) this.#block(ticket, ms);
+    if (ms > 0) this.#block(waker, ticket, ms);
   }
 
-  #block(ticket: number, ms: number): void {
-    const h = hub();
-    if (this.#linked.size > 0) h.block(ticket, ms);
-    else h.rest(ticket, ms);
+  #block(waker: Waker, ticket: number, ms: number): void {
+    if (this.#linked.size > 0) waker.block(ticket, ms);
+    else waker.rest(ticket, ms);
   }
 
   /**
