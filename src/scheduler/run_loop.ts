@@ -68,13 +68,8 @@ import {
 import type { Operation } from "../future/waitable.ts";
 import { Timers } from "./timers.ts";
 import { currentWaker, type Waker } from "./waker.ts";
-import {
-  attachToClock,
-  type Clock,
-  type ClockListener,
-  detachFromClock,
-  VirtualClock,
-} from "./virtual_clock.ts";
+import { attachToClock, type ClockListener, detachFromClock } from "./clock_listeners.ts";
+import { type Clock, VirtualClock } from "./virtual_clock.ts";
 
 /**
  * A running operation: a {@linkcode Future} of its result. `yield* task`
