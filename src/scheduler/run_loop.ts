@@ -66,6 +66,7 @@ import {
   toCancelledError,
 } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
+import { StacklessFrame, YIELD_POINT } from "../future/yield_protocol.ts";
 import { Timers } from "./timers.ts";
 import { currentWaker, type Waker } from "./waker.ts";
 import { attachToClock, type ClockListener, detachFromClock } from "./clock_listeners.ts";
@@ -97,29 +98,6 @@ export interface Task<T> extends Future<T> {
   /** The body function's name, for messages (or "task"). */
   readonly name: string;
 }
-
-/**
- * What `stackless(operation)` yields: the run loop runs `operation` as a frame
- * of its own, and sends its outcome back into the delegating `yield*`.
- */
-export class StacklessFrame<T> implements Iterator<unknown, T, unknown> {
-  #started = false;
-  constructor(readonly operation: Operation<T>) {}
-  [Symbol.iterator](): this {
-    return this;
-  }
-  next(value?: unknown): IteratorResult<unknown, T> {
-    if (this.#started) return { done: true, value: value as T };
-    this.#started = true;
-    return { done: false, value: this };
-  }
-  throw(error?: unknown): never {
-    throw error;
-  }
-}
-
-/** What `sleep(0)` yields: go to the back of the ready queue. */
-export const YIELD_POINT: unique symbol = Symbol("tandem.yieldPoint");
 
 const READY = 0;
 const RUNNING = 1;
