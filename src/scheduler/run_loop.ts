@@ -106,8 +106,6 @@ const DONE = 3;
 
 /** Checks re-done this often (ms) while a blocking run waits for other threads. */
 const STALL_CHECK_MS = 1000;
-/** A hosted run gives the host loop a turn after this long (ms) of steps. */
-const SLICE_MS = 5;
 
 let current: Fiber | undefined;
 /** The run whose `onAllWaiting` callbacks run now (they may give more). */
@@ -369,21 +367,12 @@ export function currentFiber(what: string): Fiber {
   return current;
 }
 
-/** How a hosted run gets its turns. */
-interface Host {
-  /** Runs the driver soon (a guest's `runSyncSoon`, or a microtask). */
-  soon(drive: () => void): void;
-  /** Runs the driver after the host loop had a turn (after a slice). */
-  later(drive: () => void): void;
-}
-
 /** One run: its ready queue, timers and clock. */
 export class Scheduler implements ClockListener {
   readonly #queue: (Fiber | undefined)[] = [];
   #timers: Timers | undefined = undefined;
-  #driving = false;
-  #scheduled = false;
-  #finished = false;
+  /** The run's main task (set by `start`): the run ends when it does. */
+  #main: Fiber | undefined = undefined;
   /** Waiting tasks whose futures are linked to other threads. */
   readonly #linked = new Set<Fiber>();
   /**
@@ -393,20 +382,22 @@ export class Scheduler implements ClockListener {
   #linkDeadline = Infinity;
   /** When a blocking run last looked for waits whose other thread is gone. */
   #lastStallCheck = performance.now();
-  #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #hostTimerDue = Infinity;
-  #jumpPending = false;
   /** What `onAllWaiting()` was given, for the next time every task waits (guarantee 7). */
   #whenAllWait: (() => unknown)[] | undefined = undefined;
   readonly root: CancelScope = new CancelScope(this, undefined);
 
-  constructor(readonly clock: Clock, readonly host: Host | undefined) {
+  /**
+   * `onReady`: a hosted run's driver, told when a task becomes ready, so
+   * that it asks its host for a turn (undefined: a blocking run, whose
+   * driver looks at the queue itself).
+   */
+  constructor(readonly clock: Clock, readonly onReady?: () => void) {
     if (clock instanceof VirtualClock) attachToClock(clock, this);
   }
 
   /** A blocking run (Promises cannot settle while it waits). */
   get blocking(): boolean {
-    return this.host === undefined;
+    return this.onReady === undefined;
   }
 
   get timers(): Timers {
@@ -418,6 +409,7 @@ export class Scheduler implements ClockListener {
     const fiber = new Fiber<T>(this, this.root, body, body.name || name);
     fiber.context = current?.context; // a run inside a task starts from its values
     this.root.tasks.add(fiber as Fiber);
+    this.#main = fiber as Fiber;
     this.#enqueue(fiber as Fiber);
     return fiber;
   }
@@ -437,8 +429,13 @@ export class Scheduler implements ClockListener {
     (this.#whenAllWait ??= []).push(callback);
   }
 
+  /** Callbacks given to `onAllWaiting()` wait for the next time every task waits. */
+  get flushesWaiting(): boolean {
+    return this.#whenAllWait !== undefined;
+  }
+
   /** Every task waits: runs the `onAllWaiting` callbacks; true if there were any. */
-  #allWaiting(): boolean {
+  allWaiting(): boolean {
     const callbacks = this.#whenAllWait;
     if (callbacks === undefined) return false;
     this.#whenAllWait = undefined;
@@ -558,8 +555,7 @@ export class Scheduler implements ClockListener {
   }
 
   clockMoved(): void {
-    const timers = this.#timers;
-    if (timers !== undefined && timers.size > 0) timers.fireDue(this.clock.now());
+    this.fireTimers();
   }
 
   // ---- stepping ----
@@ -567,10 +563,8 @@ export class Scheduler implements ClockListener {
   #enqueue(fiber: Fiber): void {
     fiber.phase = READY;
     this.#queue.push(fiber);
-    if (!this.#driving && !this.#scheduled && this.host !== undefined && !this.#finished) {
-      this.#scheduled = true;
-      this.host.soon(this.#drive);
-    }
+    const onReady = this.onReady;
+    if (onReady !== undefined) onReady();
   }
 
   #resume(fiber: Fiber, future: Future<unknown>): void {
@@ -589,25 +583,6 @@ export class Scheduler implements ClockListener {
       fiber.linked = false;
       this.#linked.delete(fiber);
     }
-  }
-
-  /**
-   * Runs the tasks that are ready now (guarantee 2); true if any ran. (The
-   * blocking driver steps its batches itself, the same way: keep the two
-   * alike.)
-   */
-  #runBatch(): boolean {
-    const queue = this.#queue;
-    const end = queue.length;
-    if (end === 0) return false;
-    for (let i = 0; i < end; i++) {
-      const fiber = queue[i]!;
-      queue[i] = undefined;
-      this.#step(fiber);
-    }
-    if (queue.length === end) queue.length = 0;
-    else queue.splice(0, end);
-    return true;
   }
 
   /**
@@ -666,66 +641,92 @@ export class Scheduler implements ClockListener {
     fiber: Fiber,
     result: IteratorResult<unknown, unknown> | undefined,
   ): Iterator<unknown, unknown, unknown> | undefined {
-    if (result === undefined || result.done) {
-      // The frame ended: its outer stackless frame goes on, or the task ends.
-      const outer = fiber.frames?.pop();
-      if (result !== undefined) {
-        fiber.throwing = false;
-        fiber.input = result.value;
-      }
-      if (outer === undefined) {
-        this.#finish(fiber, fiber.input, !fiber.throwing);
-        return undefined;
-      }
-      return fiber.iterator = outer;
-    }
+    if (result === undefined || result.done) return this.#frameEnded(fiber, result);
+    // What it yielded, kind by kind (the yield protocol).
     const yielded: unknown = result.value;
-    if (yielded instanceof Future) {
-      const outcome = internals.outcome(yielded);
-      if (outcome !== undefined) {
-        fiber.throwing = outcome.state !== FULFILLED;
-        fiber.input = outcome.value;
-        return fiber.iterator;
-      }
-      if (fiber.pending?.length) {
-        fiber.throwing = true;
-        fiber.input = this.#take(fiber);
-        if (!(yielded instanceof Fiber)) yielded.cancel(fiber.input);
-        return fiber.iterator;
-      }
-      this.#wait(fiber, yielded);
+    if (yielded instanceof Future) return this.#yieldedFuture(fiber, yielded);
+    if (yielded === YIELD_POINT) return this.#yieldedPoint(fiber);
+    if (yielded instanceof StacklessFrame) return this.#yieldedFrame(fiber, yielded);
+    return this.#yieldedOther(fiber, yielded);
+  }
+
+  /** A frame ended (`result`; undefined: it threw `fiber.input`): its outer stackless frame goes on, or the task ends. */
+  #frameEnded(
+    fiber: Fiber,
+    result: IteratorReturnResult<unknown> | undefined,
+  ): Iterator<unknown, unknown, unknown> | undefined {
+    const outer = fiber.frames?.pop();
+    if (result !== undefined) {
+      fiber.throwing = false;
+      fiber.input = result.value;
+    }
+    if (outer === undefined) {
+      this.#finish(fiber, fiber.input, !fiber.throwing);
       return undefined;
     }
-    if (yielded === YIELD_POINT) {
-      if (fiber.pending?.length) {
-        fiber.throwing = true;
-        fiber.input = this.#take(fiber);
-        return fiber.iterator;
-      }
-      fiber.throwing = false;
-      fiber.input = undefined;
-      fiber.resumedBy = YIELD_POINT;
-      this.#enqueue(fiber);
-      return undefined;
+    return fiber.iterator = outer;
+  }
+
+  /** It yielded a future: goes on with its outcome if settled, else waits (or takes a pending cancellation). */
+  #yieldedFuture(
+    fiber: Fiber,
+    future: Future<unknown>,
+  ): Iterator<unknown, unknown, unknown> | undefined {
+    const outcome = internals.outcome(future);
+    if (outcome !== undefined) {
+      fiber.throwing = outcome.state !== FULFILLED;
+      fiber.input = outcome.value;
+      return fiber.iterator;
+    }
+    if (fiber.pending?.length) {
+      fiber.throwing = true;
+      fiber.input = this.#take(fiber);
+      if (!(future instanceof Fiber)) future.cancel(fiber.input);
+      return fiber.iterator;
+    }
+    this.#wait(fiber, future);
+    return undefined;
+  }
+
+  /** It yielded a yield point: to the back of the queue (or a pending cancellation, at once). */
+  #yieldedPoint(fiber: Fiber): Iterator<unknown, unknown, unknown> | undefined {
+    if (fiber.pending?.length) {
+      fiber.throwing = true;
+      fiber.input = this.#take(fiber);
+      return fiber.iterator;
     }
     fiber.throwing = false;
     fiber.input = undefined;
-    if (yielded instanceof StacklessFrame) {
-      (fiber.frames ??= []).push(fiber.iterator!);
-      try {
-        return fiber.iterator = yielded.operation[Symbol.iterator]();
-      } catch (error) {
-        fiber.throwing = true;
-        fiber.input = error;
-        return fiber.iterator = fiber.frames.pop()!;
-      }
+    fiber.resumedBy = YIELD_POINT;
+    this.#enqueue(fiber);
+    return undefined;
+  }
+
+  /** It yielded a stackless frame: its operation becomes the innermost frame. */
+  #yieldedFrame(
+    fiber: Fiber,
+    frame: StacklessFrame<unknown>,
+  ): Iterator<unknown, unknown, unknown> | undefined {
+    fiber.throwing = false;
+    fiber.input = undefined;
+    (fiber.frames ??= []).push(fiber.iterator!);
+    try {
+      return fiber.iterator = frame.operation[Symbol.iterator]();
+    } catch (error) {
+      fiber.throwing = true;
+      fiber.input = error;
+      return fiber.iterator = fiber.frames.pop()!;
     }
+  }
+
+  /** It yielded something else (a `yield` meant as `yield*`): a TypeError is thrown back at it. */
+  #yieldedOther(fiber: Fiber, yielded: unknown): Iterator<unknown, unknown, unknown> {
     fiber.throwing = true;
     fiber.input = new TypeError(
       `task "${fiber.name}" yielded ${describeValue(yielded)}: ` +
         "wait on futures and operations with yield*, not yield",
     );
-    return fiber.iterator;
+    return fiber.iterator!;
   }
 
   /** The task waits on `future`, which is pending. */
@@ -767,13 +768,77 @@ export class Scheduler implements ClockListener {
     fiber.home?.childEnded(state, value);
   }
 
-  // ---- between batches (guarantee 2) ----
+  // ---- the core: one turn of the run loop (guarantees 1 and 2) ----
+
+  /**
+   * One turn, which both drivers repeat: steps the tasks ready now, one
+   * FIFO batch (guarantee 1), then, unless the run ended, fires the timers
+   * that are due and fails the calls whose timeout passed (guarantee 2).
+   * Returns 0 while a task is ready, else the milliseconds until the next
+   * timer on the run's clock (Infinity: none). The blocking driver blocks
+   * between turns; the hosted one asks its host for the next. (This frame,
+   * and `#step`'s, stay on the stack while a task runs a nested `run()`: it
+   * steps the batch itself rather than through a method, a frame less under
+   * every nested run, and leaves the rarer work to methods of their own.)
+   */
+  tick(): number {
+    const queue = this.#queue;
+    const end = queue.length;
+    if (end > 0) {
+      for (let i = 0; i < end; i++) {
+        const fiber = queue[i]!;
+        queue[i] = undefined;
+        this.#step(fiber);
+      }
+      if (queue.length === end) queue.length = 0;
+      else queue.splice(0, end);
+      if (this.#main!.phase === DONE) return Infinity;
+    }
+    this.#fireDue();
+    if (queue.length > 0) return 0;
+    const due = this.nextTimerDue();
+    return due === Infinity ? Infinity : Math.max(0, due - this.clock.now());
+  }
+
+  /** A task is ready. */
+  get ready(): boolean {
+    return this.#queue.length > 0;
+  }
+
+  /** When the next timer is due, on the run's clock (Infinity: none). */
+  nextTimerDue(): number {
+    const next = this.#timers?.next();
+    return next === undefined ? Infinity : next.due;
+  }
+
+  /** Fires the timers due on the run's clock; true if any did. */
+  fireTimers(): boolean {
+    const timers = this.#timers;
+    return timers !== undefined && timers.size > 0 && timers.fireDue(this.clock.now());
+  }
+
+  /**
+   * No task is ready: a `VirtualClock` with `autojump` jumps to the next
+   * timer (both drivers come here; the hosted one after its host's turn,
+   * so that what was about to settle settles first). True if it jumped.
+   */
+  autojump(): boolean {
+    const clock = this.clock;
+    if (!(clock instanceof VirtualClock) || !clock.autojump || this.#queue.length > 0) return false;
+    const due = this.nextTimerDue();
+    if (due === Infinity) return false;
+    clock.advance(Math.max(0, due - clock.now()));
+    return true;
+  }
+
+  /** The run ended: its clock no longer tells it when it moves. */
+  end(): void {
+    if (this.clock instanceof VirtualClock) detachFromClock(this.clock, this);
+  }
 
   /** Fires due timers and fails calls whose timeout passed; true if any did. */
   #fireDue(): boolean {
-    let fired = false;
-    const timers = this.#timers;
-    if (timers !== undefined && timers.size > 0) fired = timers.fireDue(this.clock.now());
+    let fired = this.fireTimers();
     if (this.#linkDeadline !== Infinity) {
       const now = performance.now();
       if (now >= this.#linkDeadline) fired = this.#expireLinks(now) || fired;
@@ -814,10 +879,10 @@ export class Scheduler implements ClockListener {
   // ---- the blocking driver (guarantee 5) ----
 
   /**
-   * Drives the run on this thread until `main` ends. (Its frame, and
-   * `#runBatch`'s and `#step`'s, stay on the stack while a task runs a
-   * nested `run()`: they are kept small, and the rarer work is done in
-   * methods of its own, so that runs nest deep.)
+   * Drives the run on this thread until `main` ends: turns, and between
+   * them, what other threads sent (guarantee 2), or, when no task is ready,
+   * a block (guarantee 5). (Its frame stays on the stack while a task runs
+   * a nested `run()`, under `tick`'s: it is kept small.)
    */
   runBlocking<T>(body: () => Operation<T>, name: string): Fiber<T> {
     if (runDepth >= MAX_RUN_DEPTH) {
@@ -829,67 +894,53 @@ export class Scheduler implements ClockListener {
     }
     const main = this.start(body, name);
     runDepth++;
-    this.#driving = true;
     try {
-      const queue = this.#queue;
       for (;;) {
-        // The batch is stepped here rather than by `#runBatch`: a frame less
-        // under every nested run() (about a tenth more levels fit).
-        const end = queue.length;
-        if (end > 0) {
-          for (let i = 0; i < end; i++) {
-            const fiber = queue[i]!;
-            queue[i] = undefined;
-            this.#step(fiber);
-          }
-          if (queue.length === end) queue.length = 0;
-          else queue.splice(0, end);
-          if (main.phase === DONE) return main;
-          this.#fireDue();
-          currentWaker().pump();
-        } else if (main.phase === DONE) return main;
+        const stepped = this.#queue.length > 0;
+        this.tick();
+        if (main.phase === DONE) return main;
+        if (stepped) currentWaker().pump();
         else this.#idleBlocking();
       }
     } finally {
       runDepth--;
-      this.#driving = false;
-      this.#end();
+      this.end();
     }
   }
 
-  /** No task is ready: fire what is due, or block until something may be. */
+  /**
+   * No task was ready for the turn that just ended: runs the `onAllWaiting`
+   * callbacks (guarantee 7), jumps a virtual clock, or blocks until
+   * something may be ready. (The next timer is looked up after the pump,
+   * not taken from `tick`: the callbacks and the pump may have added one.)
+   */
   #idleBlocking(): void {
-    if (this.#fireDue() || this.#allWaiting()) return;
+    if (this.#queue.length > 0 || this.allWaiting()) return;
     // (The ticket is read before the pump, and blocked on with the same
     // waker: a ring in between is not missed.)
     const waker = currentWaker();
     const ticket = waker.ticket();
     waker.pump();
-    if (this.#queue.length > 0) return;
-    const clock = this.clock;
-    const virtual = clock instanceof VirtualClock ? clock : undefined;
-    const next = this.#timers?.next();
-    if (next !== undefined && virtual?.autojump) {
-      virtual.advance(Math.max(0, next.due - virtual.now()));
-      return;
-    }
+    if (this.#queue.length > 0 || this.autojump()) return;
     // What could wake the run in real time: a timer, a call's deadline.
+    const timerDue = this.nextTimerDue();
+    const now = performance.now();
+    // (A real clock is `performance`: its timers are due on the same time.)
     const due = Math.min(
-      next !== undefined && virtual === undefined ? next.due : Infinity,
+      this.clock instanceof VirtualClock ? Infinity : timerDue,
       this.#linkDeadline,
     );
-    const now = performance.now();
     if (due === Infinity || now - this.#lastStallCheck >= STALL_CHECK_MS) {
       this.#lastStallCheck = now;
       const { delivered, linked } = this.#deliverStalls(due === Infinity);
       if (delivered) return;
       if (due === Infinity && !linked) {
-        this.#deadlock(next === undefined ? undefined : next.due);
+        this.#deadlock(timerDue === Infinity ? undefined : timerDue);
         return;
       }
     }
-    const ms = Math.min(due, this.#lastStallCheck + STALL_CHECK_MS) - now;
-    if (ms > 0) this.#block(waker, ticket, ms);
+    const wait = Math.min(due, this.#lastStallCheck + STALL_CHECK_MS) - now;
+    if (wait > 0) this.#block(waker, ticket, wait);
   }
 
   #block(waker: Waker, ticket: number, ms: number): void {
@@ -955,87 +1006,6 @@ export class Scheduler implements ClockListener {
     yield* scope.tasks;
     for (const inner of scope.inner) yield* this.#fibers(inner);
   }
-
-  // ---- the hosted driver ----
-
-  readonly #drive = (): void => {
-    this.#scheduled = false;
-    if (this.#driving || this.#finished) return;
-    this.#driving = true;
-    const sliceEnd = performance.now() + SLICE_MS;
-    try {
-      for (;;) {
-        this.#runBatch();
-        this.#fireDue();
-        if (this.#finished) break;
-        if (this.#queue.length === 0 && !(this.#allWaiting() && this.#queue.length > 0)) break;
-        if (performance.now() > sliceEnd) {
-          this.#scheduled = true;
-          this.host!.later(this.#drive);
-          break;
-        }
-      }
-    } finally {
-      this.#driving = false;
-    }
-    if (this.#finished || this.#scheduled) return;
-    if (this.#whenAllWait !== undefined) {
-      // A flush gave more flushes (a client batching through another): they
-      // run after the host's turn, so that one that always gives more cannot
-      // hold the thread.
-      this.#scheduled = true;
-      this.host!.later(this.#drive);
-      return;
-    }
-    this.#idle();
-  };
-
-  /** No task is ready: make sure the next timer wakes the run. */
-  #idle(): void {
-    const next = this.#timers?.next();
-    if (next === undefined) return;
-    const clock = this.clock;
-    if (clock instanceof VirtualClock) {
-      if (clock.autojump && !this.#jumpPending) {
-        // After the host's turn, so that what was about to settle settles first.
-        this.#jumpPending = true;
-        this.host!.later(() => {
-          this.#jumpPending = false;
-          const next = this.#timers?.next();
-          if (this.#finished || this.#queue.length > 0 || next === undefined) return;
-          clock.advance(Math.max(0, next.due - clock.now()));
-        });
-      }
-      return;
-    }
-    if (this.#hostTimer !== undefined && this.#hostTimerDue <= next.due) return;
-    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
-    this.#hostTimerDue = next.due;
-    this.#hostTimer = setTimeout(() => {
-      this.#hostTimer = undefined;
-      this.#hostTimerDue = Infinity;
-      if (this.#finished) return;
-      if (!this.#timers!.fireDue(clock.now()) && !this.#scheduled && !this.#driving) this.#idle();
-    }, Math.max(0, next.due - clock.now()));
-  }
-
-  /** The run ended: nothing of it stays armed. */
-  #end(): void {
-    this.#finished = true;
-    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
-    this.#hostTimer = undefined;
-    if (this.clock instanceof VirtualClock) detachFromClock(this.clock, this);
-  }
-
-  /** Starts a hosted run; `done` is called once, after the main task ended. */
-  startHosted<T>(body: () => Operation<T>, name: string, done: (main: Fiber<T>) => void): Fiber<T> {
-    const main = this.start(body, name);
-    main.onDone(() => {
-      this.#end();
-      done(main);
-    });
-    return main;
-  }
 }
 
 /**
@@ -1048,17 +1018,6 @@ export class Scheduler implements ClockListener {
  */
 export const MAX_RUN_DEPTH = 1000;
 let runDepth = 0;
-
-/** Drives `body` on a host loop. */
-export function runHosted<T>(
-  body: () => Operation<T>,
-  clock: Clock,
-  host: Host,
-  name: string,
-  done: (main: Fiber<T>) => void,
-): Fiber<T> {
-  return new Scheduler(clock, host).startHosted(body, name, done);
-}
 
 function describeWait(future: Future<unknown>): string {
   if (future instanceof Fiber) return `task "${future.name}"`;
