@@ -116,38 +116,75 @@ export function runningScheduler(what: string): Scheduler {
   return flushing ?? currentFiber(what).scheduler;
 }
 
-/** A task's state in the run loop. */
+/**
+ * A task's state in the run loop. Each field says what it holds, when it is
+ * set and cleared, and what must hold with the others; `phase` is the key:
+ *
+ * - READY: in its run's ready queue, exactly once; `throwing`/`input` say
+ *   how it resumes; `waitingOn` is undefined.
+ * - RUNNING: being stepped (its step's frame is on the stack; the innermost
+ *   such task is `current`); it leaves RUNNING only through its own step.
+ * - WAITING: not in the queue; `waitingOn` is the pending future and
+ *   `resumer` is among that future's callbacks; `input` is undefined.
+ * - DONE: settled as a future; `iterator`, `frames`, `pending` and
+ *   `cancels` are undefined; it is in no scope's `tasks`; nothing changes
+ *   any more.
+ */
 export class Fiber<T = unknown> extends Future<T> implements Task<T> {
+  /** READY, RUNNING, WAITING or DONE (above); READY when made, and it is queued at once. */
   phase = READY;
-  /** Resume by throwing `input` (else by sending it). */
+  /**
+   * With `input`, how it resumes: by throwing `input` (true) or sending it.
+   * Set whenever it becomes READY, and by each step as it goes; meaningful
+   * while READY or RUNNING.
+   */
   throwing = false;
+  /** What it resumes with (see `throwing`); undefined while WAITING. */
   input: unknown = undefined;
+  /**
+   * The innermost frame being run: undefined before its first step (then
+   * `body` is set) and once DONE; set from `body` by the first step.
+   */
   iterator: Iterator<unknown, unknown, unknown> | undefined = undefined;
-  /** Suspended outer frames of `stackless()` operations, innermost last. */
+  /**
+   * Suspended outer frames of `stackless()` operations, innermost last
+   * (`iterator` is the one running above them); empty or undefined when
+   * no stackless frame runs; undefined once DONE.
+   */
   frames: Iterator<unknown, unknown, unknown>[] | undefined = undefined;
+  /** The pending future it waits on: set exactly while WAITING. */
   waitingOn: Future<unknown> | undefined = undefined;
-  /** The wait is linked to another thread (it is in the run's `linked`). */
+  /**
+   * The wait is linked to another thread: true exactly while WAITING on a
+   * future that had a link when the wait began, and then the task is in its
+   * run's `linked` set (cleared together when the wait ends).
+   */
   linked = false;
   /**
    * Cancellations not delivered yet, oldest first: each is thrown at one of
    * its next waits, in turn (guarantee 3). A cause is here, or in
-   * `cancels`, once.
+   * `cancels`, once, never in both.
    */
   pending: Error[] | undefined = undefined;
   /**
    * Every cancellation delivered (guarantee 4: a task that ends with one of
    * these ends cancelled; with any other `CancelledError`, rejected).
+   * Cleared when the task ends.
    */
   cancels: Error[] | undefined = undefined;
-  /** `cancel()` was called: the cause it gave (later calls add none). */
+  /** `cancel()` was called: the cause it gave (set once; later calls add none). */
   cancelledBy: Error | undefined = undefined;
   /**
    * What it was resumed from (a future whose outcome is in `input`, or a
-   * yield point) while READY and not stepped since: a cancellation may now
-   * come before that outcome (guarantee 3).
+   * yield point): set only while READY, when its wait ended, and cleared at
+   * its next step (or when a cancellation takes the outcome's place): a
+   * cancellation may now come before that outcome (guarantee 3).
    */
   resumedBy: Future<unknown> | typeof YIELD_POINT | undefined = undefined;
-  /** The scope the task was spawned in (none for a run's main task). */
+  /**
+   * The scope the task was spawned in (none for a run's main task or an
+   * `onAllWaiting` watcher): its `running` counts the task until it ends.
+   */
   home: TaskScope | undefined = undefined;
   /**
    * Its context values (see `context.ts`): those of the task that spawned
@@ -156,12 +193,24 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
    * that share the old one keep theirs.
    */
   context: ReadonlyMap<object, unknown> | undefined = undefined;
+  /**
+   * The callback its waits give the awaited future's `onDone` (it resumes
+   * the task): made at its first wait and kept, so later waits allocate
+   * nothing; dropped from the future when a cancellation ends the wait.
+   */
   resumer: ((future: Future<unknown>) => void) | undefined = undefined;
 
   constructor(
     readonly scheduler: Scheduler,
-    /** The innermost cancel scope the task is in now. */
+    /**
+     * The innermost cancel scope the task is in now: it is in that scope's
+     * `tasks` (and no other's) until it ends.
+     */
     public scope: CancelScope,
+    /**
+     * What makes its iterator: cleared once its first step made one (a task
+     * that ended before, cancelled or failing in `body`, keeps it).
+     */
     public body: (() => Operation<T>) | undefined,
     readonly name: string,
   ) {
