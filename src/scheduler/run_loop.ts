@@ -1,6 +1,9 @@
 /**
- * The run loop: tasks, cancel scopes, and the two drivers (blocking and
- * hosted). The scheduler's guarantees live here, in one place:
+ * The run loop: tasks, cancel scopes, the core both drivers repeat
+ * (`Scheduler.tick`) and the blocking driver (`Scheduler.runBlocking`; the
+ * hosted one, which only asks its host for turns, is in `run_async.ts`).
+ * What a task may yield is in `future/yield_protocol.ts`. The scheduler's
+ * guarantees live here, in one place:
  *
  * 1. A task runs only inside a step of its run. A step resumes it with the
  *    outcome of what it waited for and goes on, without returning to the
@@ -500,26 +503,31 @@ export class Scheduler implements ClockListener {
       } finally {
         flushing = outer;
       }
-      // A Promise is waited on as `yield*` of it would be (a blocking run
-      // says, rather than hang, that it cannot let a Promise settle).
-      if (
-        !(returned instanceof Future) &&
-        typeof (returned as PromiseLike<unknown>)?.then === "function"
-      ) {
-        returned = Future.from(returned as PromiseLike<unknown>);
-      }
-      if (returned instanceof Future && returned.state !== "fulfilled") {
-        // Waited on as a task would: the run wakes for it (its failure is the callback's to handle).
-        const watcher = new Fiber(this, this.root, function* () {
-          try {
-            yield* returned;
-          } catch { /* the callback's own to handle */ }
-        }, "onAllWaiting");
-        this.root.tasks.add(watcher as Fiber);
-        this.#enqueue(watcher as Fiber);
-      }
+      this.#watchFlush(returned);
     }
     return true;
+  }
+
+  /** What an `onAllWaiting` callback returned: a future (or Promise) is waited on (guarantee 7). */
+  #watchFlush(returned: unknown): void {
+    // A Promise is waited on as `yield*` of it would be (a blocking run
+    // says, rather than hang, that it cannot let a Promise settle).
+    if (
+      !(returned instanceof Future) &&
+      typeof (returned as PromiseLike<unknown>)?.then === "function"
+    ) {
+      returned = Future.from(returned as PromiseLike<unknown>);
+    }
+    if (!(returned instanceof Future) || returned.state === "fulfilled") return;
+    const future = returned;
+    // Waited on as a task would: the run wakes for it (its failure is the callback's to handle).
+    const watcher = new Fiber(this, this.root, function* () {
+      try {
+        yield* future;
+      } catch { /* the callback's own to handle */ }
+    }, "onAllWaiting");
+    this.root.tasks.add(watcher as Fiber);
+    this.#enqueue(watcher as Fiber);
   }
 
   /** A future fulfilled `ms` from now on this run's clock. */
