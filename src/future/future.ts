@@ -12,6 +12,7 @@
 
 import { CancelledError, DeadlockError, TimeoutError } from "../errors.ts";
 import type { Waitable } from "./waitable.ts";
+import { waitFor } from "./yield_protocol.ts";
 
 /** The life of a future: it starts pending and settles once. */
 export type FutureState = "pending" | "running" | "fulfilled" | "rejected" | "cancelled";
@@ -480,11 +481,6 @@ class SettledIterator<T> implements Iterator<unknown, T, unknown> {
     if (this.ok) return { done: true, value: this.value as T };
     throw this.value;
   }
-}
-
-/** `yield*` of a pending future: the scheduler gets the future, and sends back its outcome. */
-function* waitFor<T>(future: Future<T>): Generator<unknown, T, unknown> {
-  return (yield future) as T;
 }
 
 const localStalls = new WeakSet<Error>();

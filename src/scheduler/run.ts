@@ -43,7 +43,7 @@ export interface RunOptions {
 export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
   checkBody("run", body);
   const clock = (options.clock as Clock | undefined) ?? realClock;
-  const main = new Scheduler(clock, undefined).runBlocking(body, "run");
+  const main = new Scheduler(clock).runBlocking(body, "run");
   const outcome = internals.outcome(main)!;
   if (outcome.state === FULFILLED) return outcome.value as T;
   throw outcome.value;

@@ -9,8 +9,8 @@ import { CancelledError } from "../errors.ts";
 import { FULFILLED, internals } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { checkBody, type RunOptions } from "./run.ts";
-import { runHosted, type Task } from "./run_loop.ts";
-import { type Clock, realClock } from "./virtual_clock.ts";
+import { type Fiber, Scheduler, type Task } from "./run_loop.ts";
+import { type Clock, realClock, VirtualClock } from "./virtual_clock.ts";
 import { platform } from "../platform/platform.ts";
 
 /**
@@ -185,3 +185,131 @@ class Guest {
 }
 
 const abandonment = new FinalizationRegistry<Guest>((guest) => guest.dropped());
+
+/** A hosted run gives the host loop a turn after this long (ms) of steps. */
+const SLICE_MS = 5;
+
+/** How a hosted run gets its turns. */
+interface Host {
+  /** Runs the driver soon (a guest's `runSyncSoon`, or a microtask). */
+  soon(drive: () => void): void;
+  /** Runs the driver after the host loop had a turn (after a slice). */
+  later(drive: () => void): void;
+}
+
+/** Drives `body` on a host loop; `done` is called once, after the main task ended. */
+function runHosted<T>(
+  body: () => Operation<T>,
+  clock: Clock,
+  host: Host,
+  name: string,
+  done: (main: Fiber<T>) => void,
+): Fiber<T> {
+  const driver = new HostedDriver(clock, host);
+  const main = driver.scheduler.start(body, name);
+  main.onDone(() => {
+    driver.end();
+    done(main);
+  });
+  return main;
+}
+
+/**
+ * The hosted driver: it only gets the run its turns. A turn repeats the run
+ * loop's `tick` for a slice; between turns the host loop runs, and a host
+ * timer (or, for an autojumping virtual clock, a jump after the host's
+ * turn) stands for the next timer of the run.
+ */
+class HostedDriver {
+  readonly scheduler: Scheduler;
+  /** A turn is under way: tasks made ready meanwhile are stepped by it. */
+  #turning = false;
+  /** A turn was asked of the host and has not begun. */
+  #scheduled = false;
+  /** The main task ended: nothing is driven or armed any more. */
+  #ended = false;
+  /** A virtual clock's jump was asked of the host and has not happened. */
+  #jumpPending = false;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** When `#timer` fires, on the run's clock (Infinity: none is armed). */
+  #timerDue = Infinity;
+
+  constructor(clock: Clock, readonly host: Host) {
+    this.scheduler = new Scheduler(clock, this.#ready);
+  }
+
+  /** A task became ready: a turn is asked for, unless one is under way or asked for. */
+  readonly #ready = (): void => {
+    if (this.#turning || this.#scheduled || this.#ended) return;
+    this.#scheduled = true;
+    this.host.soon(this.#turn);
+  };
+
+  readonly #turn = (): void => {
+    this.#scheduled = false;
+    if (this.#turning || this.#ended) return;
+    this.#turning = true;
+    const scheduler = this.scheduler;
+    const sliceEnd = performance.now() + SLICE_MS;
+    try {
+      for (;;) {
+        scheduler.tick();
+        if (this.#ended) break;
+        if (!scheduler.ready && !(scheduler.allWaiting() && scheduler.ready)) break;
+        if (performance.now() > sliceEnd) {
+          this.#scheduled = true;
+          this.host.later(this.#turn);
+          break;
+        }
+      }
+    } finally {
+      this.#turning = false;
+    }
+    if (this.#ended || this.#scheduled) return;
+    if (scheduler.flushesWaiting) {
+      // A flush gave more flushes (a client batching through another): they
+      // run after the host's turn, so that one that always gives more cannot
+      // hold the thread.
+      this.#scheduled = true;
+      this.host.later(this.#turn);
+      return;
+    }
+    this.#idle();
+  };
+
+  /** No task is ready: make sure the next timer wakes the run. */
+  #idle(): void {
+    const scheduler = this.scheduler;
+    const due = scheduler.nextTimerDue();
+    if (due === Infinity) return;
+    const clock = scheduler.clock;
+    if (clock instanceof VirtualClock) {
+      if (clock.autojump && !this.#jumpPending) {
+        // After the host's turn, so that what was about to settle settles first.
+        this.#jumpPending = true;
+        this.host.later(() => {
+          this.#jumpPending = false;
+          if (!this.#ended) scheduler.autojump();
+        });
+      }
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerDue <= due) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDue = due;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerDue = Infinity;
+      if (this.#ended) return;
+      if (!scheduler.fireTimers() && !this.#scheduled && !this.#turning) this.#idle();
+    }, Math.max(0, due - clock.now()));
+  }
+
+  /** The run ended: nothing of it stays armed. */
+  end(): void {
+    this.#ended = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.scheduler.end();
+  }
+}

@@ -1,6 +1,9 @@
 /**
- * The run loop: tasks, cancel scopes, and the two drivers (blocking and
- * hosted). The scheduler's guarantees live here, in one place:
+ * The run loop: tasks, cancel scopes, the core both drivers repeat
+ * (`Scheduler.tick`) and the blocking driver (`Scheduler.runBlocking`; the
+ * hosted one, which only asks its host for turns, is in `run_async.ts`).
+ * What a task may yield is in `future/yield_protocol.ts`. The scheduler's
+ * guarantees live here, in one place:
  *
  * 1. A task runs only inside a step of its run. A step resumes it with the
  *    outcome of what it waited for and goes on, without returning to the
@@ -66,15 +69,11 @@ import {
   toCancelledError,
 } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
-import { existingHub, hub } from "../thread/hub.ts";
+import { StacklessFrame, YIELD_POINT } from "../future/yield_protocol.ts";
 import { Timers } from "./timers.ts";
-import {
-  attachToClock,
-  type Clock,
-  type ClockListener,
-  detachFromClock,
-  VirtualClock,
-} from "./virtual_clock.ts";
+import { currentWaker, type Waker } from "./waker.ts";
+import { attachToClock, type ClockListener, detachFromClock } from "./clock_listeners.ts";
+import { type Clock, VirtualClock } from "./virtual_clock.ts";
 
 /**
  * A running operation: a {@linkcode Future} of its result. `yield* task`
@@ -103,29 +102,6 @@ export interface Task<T> extends Future<T> {
   readonly name: string;
 }
 
-/**
- * What `stackless(operation)` yields: the run loop runs `operation` as a frame
- * of its own, and sends its outcome back into the delegating `yield*`.
- */
-export class StacklessFrame<T> implements Iterator<unknown, T, unknown> {
-  #started = false;
-  constructor(readonly operation: Operation<T>) {}
-  [Symbol.iterator](): this {
-    return this;
-  }
-  next(value?: unknown): IteratorResult<unknown, T> {
-    if (this.#started) return { done: true, value: value as T };
-    this.#started = true;
-    return { done: false, value: this };
-  }
-  throw(error?: unknown): never {
-    throw error;
-  }
-}
-
-/** What `sleep(0)` yields: go to the back of the ready queue. */
-export const YIELD_POINT: unique symbol = Symbol("tandem.yieldPoint");
-
 const READY = 0;
 const RUNNING = 1;
 const WAITING = 2;
@@ -133,8 +109,6 @@ const DONE = 3;
 
 /** Checks re-done this often (ms) while a blocking run waits for other threads. */
 const STALL_CHECK_MS = 1000;
-/** A hosted run gives the host loop a turn after this long (ms) of steps. */
-const SLICE_MS = 5;
 
 let current: Fiber | undefined;
 /** The run whose `onAllWaiting` callbacks run now (they may give more). */
@@ -145,38 +119,75 @@ export function runningScheduler(what: string): Scheduler {
   return flushing ?? currentFiber(what).scheduler;
 }
 
-/** A task's state in the run loop. */
+/**
+ * A task's state in the run loop. Each field says what it holds, when it is
+ * set and cleared, and what must hold with the others; `phase` is the key:
+ *
+ * - READY: in its run's ready queue, exactly once; `throwing`/`input` say
+ *   how it resumes; `waitingOn` is undefined.
+ * - RUNNING: being stepped (its step's frame is on the stack; the innermost
+ *   such task is `current`); it leaves RUNNING only through its own step.
+ * - WAITING: not in the queue; `waitingOn` is the pending future and
+ *   `resumer` is among that future's callbacks; `input` is undefined.
+ * - DONE: settled as a future; `iterator`, `frames`, `pending` and
+ *   `cancels` are undefined; it is in no scope's `tasks`; nothing changes
+ *   any more.
+ */
 export class Fiber<T = unknown> extends Future<T> implements Task<T> {
+  /** READY, RUNNING, WAITING or DONE (above); READY when made, and it is queued at once. */
   phase = READY;
-  /** Resume by throwing `input` (else by sending it). */
+  /**
+   * With `input`, how it resumes: by throwing `input` (true) or sending it.
+   * Set whenever it becomes READY, and by each step as it goes; meaningful
+   * while READY or RUNNING.
+   */
   throwing = false;
+  /** What it resumes with (see `throwing`); undefined while WAITING. */
   input: unknown = undefined;
+  /**
+   * The innermost frame being run: undefined before its first step (then
+   * `body` is set) and once DONE; set from `body` by the first step.
+   */
   iterator: Iterator<unknown, unknown, unknown> | undefined = undefined;
-  /** Suspended outer frames of `stackless()` operations, innermost last. */
+  /**
+   * Suspended outer frames of `stackless()` operations, innermost last
+   * (`iterator` is the one running above them); empty or undefined when
+   * no stackless frame runs; undefined once DONE.
+   */
   frames: Iterator<unknown, unknown, unknown>[] | undefined = undefined;
+  /** The pending future it waits on: set exactly while WAITING. */
   waitingOn: Future<unknown> | undefined = undefined;
-  /** The wait is linked to another thread (it is in the run's `linked`). */
+  /**
+   * The wait is linked to another thread: true exactly while WAITING on a
+   * future that had a link when the wait began, and then the task is in its
+   * run's `linked` set (cleared together when the wait ends).
+   */
   linked = false;
   /**
    * Cancellations not delivered yet, oldest first: each is thrown at one of
    * its next waits, in turn (guarantee 3). A cause is here, or in
-   * `cancels`, once.
+   * `cancels`, once, never in both.
    */
   pending: Error[] | undefined = undefined;
   /**
    * Every cancellation delivered (guarantee 4: a task that ends with one of
    * these ends cancelled; with any other `CancelledError`, rejected).
+   * Cleared when the task ends.
    */
   cancels: Error[] | undefined = undefined;
-  /** `cancel()` was called: the cause it gave (later calls add none). */
+  /** `cancel()` was called: the cause it gave (set once; later calls add none). */
   cancelledBy: Error | undefined = undefined;
   /**
    * What it was resumed from (a future whose outcome is in `input`, or a
-   * yield point) while READY and not stepped since: a cancellation may now
-   * come before that outcome (guarantee 3).
+   * yield point): set only while READY, when its wait ended, and cleared at
+   * its next step (or when a cancellation takes the outcome's place): a
+   * cancellation may now come before that outcome (guarantee 3).
    */
   resumedBy: Future<unknown> | typeof YIELD_POINT | undefined = undefined;
-  /** The scope the task was spawned in (none for a run's main task). */
+  /**
+   * The scope the task was spawned in (none for a run's main task or an
+   * `onAllWaiting` watcher): its `running` counts the task until it ends.
+   */
   home: TaskScope | undefined = undefined;
   /**
    * Its context values (see `context.ts`): those of the task that spawned
@@ -185,12 +196,24 @@ export class Fiber<T = unknown> extends Future<T> implements Task<T> {
    * that share the old one keep theirs.
    */
   context: ReadonlyMap<object, unknown> | undefined = undefined;
+  /**
+   * The callback its waits give the awaited future's `onDone` (it resumes
+   * the task): made at its first wait and kept, so later waits allocate
+   * nothing; dropped from the future when a cancellation ends the wait.
+   */
   resumer: ((future: Future<unknown>) => void) | undefined = undefined;
 
   constructor(
     readonly scheduler: Scheduler,
-    /** The innermost cancel scope the task is in now. */
+    /**
+     * The innermost cancel scope the task is in now: it is in that scope's
+     * `tasks` (and no other's) until it ends.
+     */
     public scope: CancelScope,
+    /**
+     * What makes its iterator: cleared once its first step made one (a task
+     * that ended before, cancelled or failing in `body`, keeps it).
+     */
     public body: (() => Operation<T>) | undefined,
     readonly name: string,
   ) {
@@ -396,21 +419,12 @@ export function currentFiber(what: string): Fiber {
   return current;
 }
 
-/** How a hosted run gets its turns. */
-interface Host {
-  /** Runs the driver soon (a guest's `runSyncSoon`, or a microtask). */
-  soon(drive: () => void): void;
-  /** Runs the driver after the host loop had a turn (after a slice). */
-  later(drive: () => void): void;
-}
-
 /** One run: its ready queue, timers and clock. */
 export class Scheduler implements ClockListener {
   readonly #queue: (Fiber | undefined)[] = [];
   #timers: Timers | undefined = undefined;
-  #driving = false;
-  #scheduled = false;
-  #finished = false;
+  /** The run's main task (set by `start`): the run ends when it does. */
+  #main: Fiber | undefined = undefined;
   /** Waiting tasks whose futures are linked to other threads. */
   readonly #linked = new Set<Fiber>();
   /**
@@ -420,20 +434,22 @@ export class Scheduler implements ClockListener {
   #linkDeadline = Infinity;
   /** When a blocking run last looked for waits whose other thread is gone. */
   #lastStallCheck = performance.now();
-  #hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #hostTimerDue = Infinity;
-  #jumpPending = false;
   /** What `onAllWaiting()` was given, for the next time every task waits (guarantee 7). */
   #whenAllWait: (() => unknown)[] | undefined = undefined;
   readonly root: CancelScope = new CancelScope(this, undefined);
 
-  constructor(readonly clock: Clock, readonly host: Host | undefined) {
+  /**
+   * `onReady`: a hosted run's driver, told when a task becomes ready, so
+   * that it asks its host for a turn (undefined: a blocking run, whose
+   * driver looks at the queue itself).
+   */
+  constructor(readonly clock: Clock, readonly onReady?: () => void) {
     if (clock instanceof VirtualClock) attachToClock(clock, this);
   }
 
   /** A blocking run (Promises cannot settle while it waits). */
   get blocking(): boolean {
-    return this.host === undefined;
+    return this.onReady === undefined;
   }
 
   get timers(): Timers {
@@ -445,6 +461,7 @@ export class Scheduler implements ClockListener {
     const fiber = new Fiber<T>(this, this.root, body, body.name || name);
     fiber.context = current?.context; // a run inside a task starts from its values
     this.root.tasks.add(fiber as Fiber);
+    this.#main = fiber as Fiber;
     this.#enqueue(fiber as Fiber);
     return fiber;
   }
@@ -464,8 +481,13 @@ export class Scheduler implements ClockListener {
     (this.#whenAllWait ??= []).push(callback);
   }
 
+  /** Callbacks given to `onAllWaiting()` wait for the next time every task waits. */
+  get flushesWaiting(): boolean {
+    return this.#whenAllWait !== undefined;
+  }
+
   /** Every task waits: runs the `onAllWaiting` callbacks; true if there were any. */
-  #allWaiting(): boolean {
+  allWaiting(): boolean {
     const callbacks = this.#whenAllWait;
     if (callbacks === undefined) return false;
     this.#whenAllWait = undefined;
@@ -481,26 +503,31 @@ export class Scheduler implements ClockListener {
       } finally {
         flushing = outer;
       }
-      // A Promise is waited on as `yield*` of it would be (a blocking run
-      // says, rather than hang, that it cannot let a Promise settle).
-      if (
-        !(returned instanceof Future) &&
-        typeof (returned as PromiseLike<unknown>)?.then === "function"
-      ) {
-        returned = Future.from(returned as PromiseLike<unknown>);
-      }
-      if (returned instanceof Future && returned.state !== "fulfilled") {
-        // Waited on as a task would: the run wakes for it (its failure is the callback's to handle).
-        const watcher = new Fiber(this, this.root, function* () {
-          try {
-            yield* returned;
-          } catch { /* the callback's own to handle */ }
-        }, "onAllWaiting");
-        this.root.tasks.add(watcher as Fiber);
-        this.#enqueue(watcher as Fiber);
-      }
+      this.#watchFlush(returned);
     }
     return true;
+  }
+
+  /** What an `onAllWaiting` callback returned: a future (or Promise) is waited on (guarantee 7). */
+  #watchFlush(returned: unknown): void {
+    // A Promise is waited on as `yield*` of it would be (a blocking run
+    // says, rather than hang, that it cannot let a Promise settle).
+    if (
+      !(returned instanceof Future) &&
+      typeof (returned as PromiseLike<unknown>)?.then === "function"
+    ) {
+      returned = Future.from(returned as PromiseLike<unknown>);
+    }
+    if (!(returned instanceof Future) || returned.state === "fulfilled") return;
+    const future = returned;
+    // Waited on as a task would: the run wakes for it (its failure is the callback's to handle).
+    const watcher = new Fiber(this, this.root, function* () {
+      try {
+        yield* future;
+      } catch { /* the callback's own to handle */ }
+    }, "onAllWaiting");
+    this.root.tasks.add(watcher as Fiber);
+    this.#enqueue(watcher as Fiber);
   }
 
   /** A future fulfilled `ms` from now on this run's clock. */
@@ -585,8 +612,7 @@ export class Scheduler implements ClockListener {
   }
 
   clockMoved(): void {
-    const timers = this.#timers;
-    if (timers !== undefined && timers.size > 0) timers.fireDue(this.clock.now());
+    this.fireTimers();
   }
 
   // ---- stepping ----
@@ -594,10 +620,8 @@ export class Scheduler implements ClockListener {
   #enqueue(fiber: Fiber): void {
     fiber.phase = READY;
     this.#queue.push(fiber);
-    if (!this.#driving && !this.#scheduled && this.host !== undefined && !this.#finished) {
-      this.#scheduled = true;
-      this.host.soon(this.#drive);
-    }
+    const onReady = this.onReady;
+    if (onReady !== undefined) onReady();
   }
 
   #resume(fiber: Fiber, future: Future<unknown>): void {
@@ -616,25 +640,6 @@ export class Scheduler implements ClockListener {
       fiber.linked = false;
       this.#linked.delete(fiber);
     }
-  }
-
-  /**
-   * Runs the tasks that are ready now (guarantee 2); true if any ran. (The
-   * blocking driver steps its batches itself, the same way: keep the two
-   * alike.)
-   */
-  #runBatch(): boolean {
-    const queue = this.#queue;
-    const end = queue.length;
-    if (end === 0) return false;
-    for (let i = 0; i < end; i++) {
-      const fiber = queue[i]!;
-      queue[i] = undefined;
-      this.#step(fiber);
-    }
-    if (queue.length === end) queue.length = 0;
-    else queue.splice(0, end);
-    return true;
   }
 
   /**
@@ -693,66 +698,92 @@ export class Scheduler implements ClockListener {
     fiber: Fiber,
     result: IteratorResult<unknown, unknown> | undefined,
   ): Iterator<unknown, unknown, unknown> | undefined {
-    if (result === undefined || result.done) {
-      // The frame ended: its outer stackless frame goes on, or the task ends.
-      const outer = fiber.frames?.pop();
-      if (result !== undefined) {
-        fiber.throwing = false;
-        fiber.input = result.value;
-      }
-      if (outer === undefined) {
-        this.#finish(fiber, fiber.input, !fiber.throwing);
-        return undefined;
-      }
-      return fiber.iterator = outer;
-    }
+    if (result === undefined || result.done) return this.#frameEnded(fiber, result);
+    // What it yielded, kind by kind (the yield protocol).
     const yielded: unknown = result.value;
-    if (yielded instanceof Future) {
-      const outcome = internals.outcome(yielded);
-      if (outcome !== undefined) {
-        fiber.throwing = outcome.state !== FULFILLED;
-        fiber.input = outcome.value;
-        return fiber.iterator;
-      }
-      if (fiber.pending?.length) {
-        fiber.throwing = true;
-        fiber.input = this.#take(fiber);
-        if (!(yielded instanceof Fiber)) yielded.cancel(fiber.input);
-        return fiber.iterator;
-      }
-      this.#wait(fiber, yielded);
+    if (yielded instanceof Future) return this.#yieldedFuture(fiber, yielded);
+    if (yielded === YIELD_POINT) return this.#yieldedPoint(fiber);
+    if (yielded instanceof StacklessFrame) return this.#yieldedFrame(fiber, yielded);
+    return this.#yieldedOther(fiber, yielded);
+  }
+
+  /** A frame ended (`result`; undefined: it threw `fiber.input`): its outer stackless frame goes on, or the task ends. */
+  #frameEnded(
+    fiber: Fiber,
+    result: IteratorReturnResult<unknown> | undefined,
+  ): Iterator<unknown, unknown, unknown> | undefined {
+    const outer = fiber.frames?.pop();
+    if (result !== undefined) {
+      fiber.throwing = false;
+      fiber.input = result.value;
+    }
+    if (outer === undefined) {
+      this.#finish(fiber, fiber.input, !fiber.throwing);
       return undefined;
     }
-    if (yielded === YIELD_POINT) {
-      if (fiber.pending?.length) {
-        fiber.throwing = true;
-        fiber.input = this.#take(fiber);
-        return fiber.iterator;
-      }
-      fiber.throwing = false;
-      fiber.input = undefined;
-      fiber.resumedBy = YIELD_POINT;
-      this.#enqueue(fiber);
-      return undefined;
+    return fiber.iterator = outer;
+  }
+
+  /** It yielded a future: goes on with its outcome if settled, else waits (or takes a pending cancellation). */
+  #yieldedFuture(
+    fiber: Fiber,
+    future: Future<unknown>,
+  ): Iterator<unknown, unknown, unknown> | undefined {
+    const outcome = internals.outcome(future);
+    if (outcome !== undefined) {
+      fiber.throwing = outcome.state !== FULFILLED;
+      fiber.input = outcome.value;
+      return fiber.iterator;
+    }
+    if (fiber.pending?.length) {
+      fiber.throwing = true;
+      fiber.input = this.#take(fiber);
+      if (!(future instanceof Fiber)) future.cancel(fiber.input);
+      return fiber.iterator;
+    }
+    this.#wait(fiber, future);
+    return undefined;
+  }
+
+  /** It yielded a yield point: to the back of the queue (or a pending cancellation, at once). */
+  #yieldedPoint(fiber: Fiber): Iterator<unknown, unknown, unknown> | undefined {
+    if (fiber.pending?.length) {
+      fiber.throwing = true;
+      fiber.input = this.#take(fiber);
+      return fiber.iterator;
     }
     fiber.throwing = false;
     fiber.input = undefined;
-    if (yielded instanceof StacklessFrame) {
-      (fiber.frames ??= []).push(fiber.iterator!);
-      try {
-        return fiber.iterator = yielded.operation[Symbol.iterator]();
-      } catch (error) {
-        fiber.throwing = true;
-        fiber.input = error;
-        return fiber.iterator = fiber.frames.pop()!;
-      }
+    fiber.resumedBy = YIELD_POINT;
+    this.#enqueue(fiber);
+    return undefined;
+  }
+
+  /** It yielded a stackless frame: its operation becomes the innermost frame. */
+  #yieldedFrame(
+    fiber: Fiber,
+    frame: StacklessFrame<unknown>,
+  ): Iterator<unknown, unknown, unknown> | undefined {
+    fiber.throwing = false;
+    fiber.input = undefined;
+    (fiber.frames ??= []).push(fiber.iterator!);
+    try {
+      return fiber.iterator = frame.operation[Symbol.iterator]();
+    } catch (error) {
+      fiber.throwing = true;
+      fiber.input = error;
+      return fiber.iterator = fiber.frames.pop()!;
     }
+  }
+
+  /** It yielded something else (a `yield` meant as `yield*`): a TypeError is thrown back at it. */
+  #yieldedOther(fiber: Fiber, yielded: unknown): Iterator<unknown, unknown, unknown> {
     fiber.throwing = true;
     fiber.input = new TypeError(
       `task "${fiber.name}" yielded ${describeValue(yielded)}: ` +
         "wait on futures and operations with yield*, not yield",
     );
-    return fiber.iterator;
+    return fiber.iterator!;
   }
 
   /** The task waits on `future`, which is pending. */
@@ -794,13 +825,77 @@ export class Scheduler implements ClockListener {
     fiber.home?.childEnded(state, value);
   }
 
-  // ---- between batches (guarantee 2) ----
+  // ---- the core: one turn of the run loop (guarantees 1 and 2) ----
+
+  /**
+   * One turn, which both drivers repeat: steps the tasks ready now, one
+   * FIFO batch (guarantee 1), then, unless the run ended, fires the timers
+   * that are due and fails the calls whose timeout passed (guarantee 2).
+   * Returns 0 while a task is ready, else the milliseconds until the next
+   * timer on the run's clock (Infinity: none). The blocking driver blocks
+   * between turns; the hosted one asks its host for the next. (This frame,
+   * and `#step`'s, stay on the stack while a task runs a nested `run()`: it
+   * steps the batch itself rather than through a method, a frame less under
+   * every nested run, and leaves the rarer work to methods of their own.)
+   */
+  tick(): number {
+    const queue = this.#queue;
+    const end = queue.length;
+    if (end > 0) {
+      for (let i = 0; i < end; i++) {
+        const fiber = queue[i]!;
+        queue[i] = undefined;
+        this.#step(fiber);
+      }
+      if (queue.length === end) queue.length = 0;
+      else queue.splice(0, end);
+      if (this.#main!.phase === DONE) return Infinity;
+    }
+    this.#fireDue();
+    if (queue.length > 0) return 0;
+    const due = this.nextTimerDue();
+    return due === Infinity ? Infinity : Math.max(0, due - this.clock.now());
+  }
+
+  /** A task is ready. */
+  get ready(): boolean {
+    return this.#queue.length > 0;
+  }
+
+  /** When the next timer is due, on the run's clock (Infinity: none). */
+  nextTimerDue(): number {
+    const next = this.#timers?.next();
+    return next === undefined ? Infinity : next.due;
+  }
+
+  /** Fires the timers due on the run's clock; true if any did. */
+  fireTimers(): boolean {
+    const timers = this.#timers;
+    return timers !== undefined && timers.size > 0 && timers.fireDue(this.clock.now());
+  }
+
+  /**
+   * No task is ready: a `VirtualClock` with `autojump` jumps to the next
+   * timer (both drivers come here; the hosted one after its host's turn,
+   * so that what was about to settle settles first). True if it jumped.
+   */
+  autojump(): boolean {
+    const clock = this.clock;
+    if (!(clock instanceof VirtualClock) || !clock.autojump || this.#queue.length > 0) return false;
+    const due = this.nextTimerDue();
+    if (due === Infinity) return false;
+    clock.advance(Math.max(0, due - clock.now()));
+    return true;
+  }
+
+  /** The run ended: its clock no longer tells it when it moves. */
+  end(): void {
+    if (this.clock instanceof VirtualClock) detachFromClock(this.clock, this);
+  }
 
   /** Fires due timers and fails calls whose timeout passed; true if any did. */
   #fireDue(): boolean {
-    let fired = false;
-    const timers = this.#timers;
-    if (timers !== undefined && timers.size > 0) fired = timers.fireDue(this.clock.now());
+    let fired = this.fireTimers();
     if (this.#linkDeadline !== Infinity) {
       const now = performance.now();
       if (now >= this.#linkDeadline) fired = this.#expireLinks(now) || fired;
@@ -841,10 +936,10 @@ export class Scheduler implements ClockListener {
   // ---- the blocking driver (guarantee 5) ----
 
   /**
-   * Drives the run on this thread until `main` ends. (Its frame, and
-   * `#runBatch`'s and `#step`'s, stay on the stack while a task runs a
-   * nested `run()`: they are kept small, and the rarer work is done in
-   * methods of its own, so that runs nest deep.)
+   * Drives the run on this thread until `main` ends: turns, and between
+   * them, what other threads sent (guarantee 2), or, when no task is ready,
+   * a block (guarantee 5). (Its frame stays on the stack while a task runs
+   * a nested `run()`, under `tick`'s: it is kept small.)
    */
   runBlocking<T>(body: () => Operation<T>, name: string): Fiber<T> {
     if (runDepth >= MAX_RUN_DEPTH) {
@@ -856,71 +951,58 @@ export class Scheduler implements ClockListener {
     }
     const main = this.start(body, name);
     runDepth++;
-    this.#driving = true;
     try {
-      const queue = this.#queue;
       for (;;) {
-        // The batch is stepped here rather than by `#runBatch`: a frame less
-        // under every nested run() (about a tenth more levels fit).
-        const end = queue.length;
-        if (end > 0) {
-          for (let i = 0; i < end; i++) {
-            const fiber = queue[i]!;
-            queue[i] = undefined;
-            this.#step(fiber);
-          }
-          if (queue.length === end) queue.length = 0;
-          else queue.splice(0, end);
-          if (main.phase === DONE) return main;
-          this.#fireDue();
-          existingHub()?.pump();
-        } else if (main.phase === DONE) return main;
+        const stepped = this.#queue.length > 0;
+        this.tick();
+        if (main.phase === DONE) return main;
+        if (stepped) currentWaker().pump();
         else this.#idleBlocking();
       }
     } finally {
       runDepth--;
-      this.#driving = false;
-      this.#end();
+      this.end();
     }
   }
 
-  /** No task is ready: fire what is due, or block until something may be. */
+  /**
+   * No task was ready for the turn that just ended: runs the `onAllWaiting`
+   * callbacks (guarantee 7), jumps a virtual clock, or blocks until
+   * something may be ready. (The next timer is looked up after the pump,
+   * not taken from `tick`: the callbacks and the pump may have added one.)
+   */
   #idleBlocking(): void {
-    if (this.#fireDue() || this.#allWaiting()) return;
-    const h = hub();
-    const ticket = h.ticket();
-    h.pump();
-    if (this.#queue.length > 0) return;
-    const clock = this.clock;
-    const virtual = clock instanceof VirtualClock ? clock : undefined;
-    const next = this.#timers?.next();
-    if (next !== undefined && virtual?.autojump) {
-      virtual.advance(Math.max(0, next.due - virtual.now()));
-      return;
-    }
+    if (this.#queue.length > 0 || this.allWaiting()) return;
+    // (The ticket is read before the pump, and blocked on with the same
+    // waker: a ring in between is not missed.)
+    const waker = currentWaker();
+    const ticket = waker.ticket();
+    waker.pump();
+    if (this.#queue.length > 0 || this.autojump()) return;
     // What could wake the run in real time: a timer, a call's deadline.
+    const timerDue = this.nextTimerDue();
+    const now = performance.now();
+    // (A real clock is `performance`: its timers are due on the same time.)
     const due = Math.min(
-      next !== undefined && virtual === undefined ? next.due : Infinity,
+      this.clock instanceof VirtualClock ? Infinity : timerDue,
       this.#linkDeadline,
     );
-    const now = performance.now();
     if (due === Infinity || now - this.#lastStallCheck >= STALL_CHECK_MS) {
       this.#lastStallCheck = now;
       const { delivered, linked } = this.#deliverStalls(due === Infinity);
       if (delivered) return;
       if (due === Infinity && !linked) {
-        this.#deadlock(next === undefined ? undefined : next.due);
+        this.#deadlock(timerDue === Infinity ? undefined : timerDue);
         return;
       }
     }
-    const ms = Math.min(due, this.#lastStallCheck + STALL_CHECK_MS) - now;
-    if (ms > 0) this.#block(ticket, ms);
+    const wait = Math.min(due, this.#lastStallCheck + STALL_CHECK_MS) - now;
+    if (wait > 0) this.#block(waker, ticket, wait);
   }
 
-  #block(ticket: number, ms: number): void {
-    const h = hub();
-    if (this.#linked.size > 0) h.block(ticket, ms);
-    else h.rest(ticket, ms);
+  #block(waker: Waker, ticket: number, ms: number): void {
+    if (this.#linked.size > 0) waker.block(ticket, ms);
+    else waker.rest(ticket, ms);
   }
 
   /**
@@ -981,87 +1063,6 @@ export class Scheduler implements ClockListener {
     yield* scope.tasks;
     for (const inner of scope.inner) yield* this.#fibers(inner);
   }
-
-  // ---- the hosted driver ----
-
-  readonly #drive = (): void => {
-    this.#scheduled = false;
-    if (this.#driving || this.#finished) return;
-    this.#driving = true;
-    const sliceEnd = performance.now() + SLICE_MS;
-    try {
-      for (;;) {
-        this.#runBatch();
-        this.#fireDue();
-        if (this.#finished) break;
-        if (this.#queue.length === 0 && !(this.#allWaiting() && this.#queue.length > 0)) break;
-        if (performance.now() > sliceEnd) {
-          this.#scheduled = true;
-          this.host!.later(this.#drive);
-          break;
-        }
-      }
-    } finally {
-      this.#driving = false;
-    }
-    if (this.#finished || this.#scheduled) return;
-    if (this.#whenAllWait !== undefined) {
-      // A flush gave more flushes (a client batching through another): they
-      // run after the host's turn, so that one that always gives more cannot
-      // hold the thread.
-      this.#scheduled = true;
-      this.host!.later(this.#drive);
-      return;
-    }
-    this.#idle();
-  };
-
-  /** No task is ready: make sure the next timer wakes the run. */
-  #idle(): void {
-    const next = this.#timers?.next();
-    if (next === undefined) return;
-    const clock = this.clock;
-    if (clock instanceof VirtualClock) {
-      if (clock.autojump && !this.#jumpPending) {
-        // After the host's turn, so that what was about to settle settles first.
-        this.#jumpPending = true;
-        this.host!.later(() => {
-          this.#jumpPending = false;
-          const next = this.#timers?.next();
-          if (this.#finished || this.#queue.length > 0 || next === undefined) return;
-          clock.advance(Math.max(0, next.due - clock.now()));
-        });
-      }
-      return;
-    }
-    if (this.#hostTimer !== undefined && this.#hostTimerDue <= next.due) return;
-    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
-    this.#hostTimerDue = next.due;
-    this.#hostTimer = setTimeout(() => {
-      this.#hostTimer = undefined;
-      this.#hostTimerDue = Infinity;
-      if (this.#finished) return;
-      if (!this.#timers!.fireDue(clock.now()) && !this.#scheduled && !this.#driving) this.#idle();
-    }, Math.max(0, next.due - clock.now()));
-  }
-
-  /** The run ended: nothing of it stays armed. */
-  #end(): void {
-    this.#finished = true;
-    if (this.#hostTimer !== undefined) clearTimeout(this.#hostTimer);
-    this.#hostTimer = undefined;
-    if (this.clock instanceof VirtualClock) detachFromClock(this.clock, this);
-  }
-
-  /** Starts a hosted run; `done` is called once, after the main task ended. */
-  startHosted<T>(body: () => Operation<T>, name: string, done: (main: Fiber<T>) => void): Fiber<T> {
-    const main = this.start(body, name);
-    main.onDone(() => {
-      this.#end();
-      done(main);
-    });
-    return main;
-  }
 }
 
 /**
@@ -1074,17 +1075,6 @@ export class Scheduler implements ClockListener {
  */
 export const MAX_RUN_DEPTH = 1000;
 let runDepth = 0;
-
-/** Drives `body` on a host loop. */
-export function runHosted<T>(
-  body: () => Operation<T>,
-  clock: Clock,
-  host: Host,
-  name: string,
-  done: (main: Fiber<T>) => void,
-): Fiber<T> {
-  return new Scheduler(clock, host).startHosted(body, name, done);
-}
 
 function describeWait(future: Future<unknown>): string {
   if (future instanceof Fiber) return `task "${future.name}"`;

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { currentFiber, YIELD_POINT } from "./run_loop.ts";
+import { YIELD_POINT } from "../future/yield_protocol.ts";
+import { currentFiber } from "./run_loop.ts";
 
 /**
  * Waits `ms` milliseconds of the run's clock. `sleep(0)` is a plain yield

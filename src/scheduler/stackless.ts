@@ -5,7 +5,7 @@
  */
 
 import type { Operation } from "../future/waitable.ts";
-import { StacklessFrame } from "./run_loop.ts";
+import { StacklessFrame } from "../future/yield_protocol.ts";
 
 /**
  * Runs `operation` as a frame of the task's own stack rather than of the

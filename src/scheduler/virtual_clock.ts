@@ -4,6 +4,8 @@
  * @module
  */
 
+import { clockMoved } from "./clock_listeners.ts";
+
 /** What a scheduler needs from a clock. @internal */
 export interface Clock {
   now(): number;
@@ -11,16 +13,6 @@ export interface Clock {
 
 /** The real clock: `performance.now()`. @internal */
 export const realClock: Clock = performance;
-
-/** A run attached to a virtual clock hears when it moves. @internal */
-export interface ClockListener {
-  clockMoved(): void;
-}
-
-/** @internal */
-export let attachToClock: (clock: VirtualClock, listener: ClockListener) => void;
-/** @internal */
-export let detachFromClock: (clock: VirtualClock, listener: ClockListener) => void;
 
 /**
  * A clock whose time moves only by {@linkcode VirtualClock.advance}, or, with
@@ -43,14 +35,8 @@ export let detachFromClock: (clock: VirtualClock, listener: ClockListener) => vo
  */
 export class VirtualClock {
   #now: number;
-  readonly #listeners = new Set<ClockListener>();
   /** Jump to the next timer whenever no task can go on. */
   readonly autojump: boolean;
-
-  static {
-    attachToClock = (clock, listener) => void clock.#listeners.add(listener);
-    detachFromClock = (clock, listener) => void clock.#listeners.delete(listener);
-  }
 
   /**
    * `start`: the time it shows first (default 0); `autojump`: see the class.
@@ -92,6 +78,6 @@ export class VirtualClock {
       throw new RangeError(`VirtualClock.advance: ms must be a finite number >= 0, got ${ms}`);
     }
     this.#now += ms;
-    for (const listener of this.#listeners) listener.clockMoved();
+    clockMoved(this);
   }
 }

@@ -21,6 +21,7 @@
 import type { Blocker } from "../future/future.ts";
 import { pendingShared } from "../future/shared.ts";
 import { AdaptiveSpin, sleepOn } from "./adaptive_spin.ts";
+import { installWaker, type Waker } from "../scheduler/waker.ts";
 import { type Bell, ownBell } from "./threads.ts";
 
 /** What a hub pumps. */
@@ -37,7 +38,7 @@ export interface Pumped {
 }
 
 /** One thread's doorbell and channels. */
-export class Hub implements Blocker {
+export class Hub implements Blocker, Waker {
   /** Where peers ring this thread. */
   readonly bell: Bell;
   readonly #doorbell: Int32Array;
@@ -132,7 +133,8 @@ let current: Hub | undefined;
 
 /** This thread's hub (made on first use: importing tandem allocates nothing). */
 export function hub(): Hub {
-  return current ??= new Hub(ownBell());
+  if (current === undefined) installWaker(current = new Hub(ownBell()));
+  return current;
 }
 
 /** This thread's hub if anything made one: nothing crossed threads otherwise. */
@@ -143,4 +145,5 @@ export function existingHub(): Hub | undefined {
 /** Installs the hub of a worker thread before anything else asks for one. */
 export function installHub(h: Hub): void {
   current = h;
+  installWaker(h); // the thread's blocking runs wake by its doorbell
 }
