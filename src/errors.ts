@@ -75,7 +75,8 @@ brand(CancelledError, "CancelledError");
  * import { BackgroundLoop, TimeoutError } from "@tandem/tandem";
  * // An inline module, so that the example runs as it is (a file works the same).
  * using loop = BackgroundLoop.start(
- *   "data:application/typescript,export const slowJob = () => new Promise(() => {});",
+ *   "data:application/typescript," +
+ *     "export const slowJob = () => new Promise((done) => setTimeout(done, 50));",
  * );
  * assert.throws(() => loop.with({ timeoutMs: 10 }).call("slowJob").wait(), TimeoutError);
  * ```
