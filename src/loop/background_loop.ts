@@ -233,6 +233,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
    * be ready. `module` is a URL, or a path resolved against the working
    * directory; without it, functions are named by `URL#export`.
    * Needs `--allow-read` for the module's files (the workers load them).
+   * A `data:` URL serves code given inline, as the examples here do.
    *
    * @example
    * ```ts
