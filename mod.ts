@@ -10,15 +10,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BackgroundLoop, pmap, run } from "@tandem/tandem";
- * // tasks.ts: export function add(a: number, b: number) { return a + b; }
- * using loop = BackgroundLoop.start<typeof import("./tasks.ts")>(
- *   new URL("./tasks.ts", import.meta.url),
- * );
- * console.log(loop.api.add(1, 2).wait()); // 3: this thread blocked for it
- * console.log(await loop.api.add(2, 3)); // 5: the event loop kept running
+ * // tasks.ts, inline so that the example runs as it is. A program serves the file:
+ * // BackgroundLoop.start<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url))
+ * const tasks = "data:application/typescript,export const add = (a: number, b: number) => a + b;";
+ * using loop = BackgroundLoop.start<{ add(a: number, b: number): number }>(tasks);
+ * assert.equal(loop.api.add(1, 2).wait(), 3); // this thread blocked for it
+ * assert.equal(await loop.api.add(2, 3), 5); // the event loop kept running
  * const sums = run(() => pmap((n: number) => loop.api.add(n, n), [1, 2, 3]));
- * console.log(sums); // [2, 4, 6]: tasks driven from sync code
+ * assert.deepEqual(sums, [2, 4, 6]); // tasks driven from sync code
  * ```
  *
  * @module

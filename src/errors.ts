@@ -43,10 +43,11 @@ function brand(ctor: { prototype: object; name: string }, name: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CancelledError, Future } from "@tandem/tandem";
  * const { future } = Future.withResolvers<number>();
  * future.cancel("no longer needed");
- * try { future.wait(); } catch (e) { console.log(e instanceof CancelledError); } // true
+ * assert.throws(() => future.wait(), CancelledError);
  * ```
  */
 export class CancelledError extends Error {
@@ -70,10 +71,14 @@ brand(CancelledError, "CancelledError");
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BackgroundLoop, TimeoutError } from "@tandem/tandem";
- * using loop = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url));
- * try { loop.with({ timeoutMs: 10 }).call("slowJob").wait(); }
- * catch (e) { console.log(e instanceof TimeoutError); } // true
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * using loop = BackgroundLoop.start(
+ *   "data:application/typescript," +
+ *     "export const slowJob = () => new Promise((done) => setTimeout(done, 50));",
+ * );
+ * assert.throws(() => loop.with({ timeoutMs: 10 }).call("slowJob").wait(), TimeoutError);
  * ```
  */
 export class TimeoutError extends Error {
@@ -95,9 +100,10 @@ brand(TimeoutError, "TimeoutError");
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DeadlockError, Future } from "@tandem/tandem";
- * const { future } = Future.withResolvers<number>();
- * try { future.wait(); } catch (e) { console.log(e instanceof DeadlockError); } // true
+ * const { future } = Future.withResolvers<number>(); // its resolvers stay on this thread
+ * assert.throws(() => future.wait(), DeadlockError); // thrown at once, no hang
  * ```
  */
 export class DeadlockError extends Error {
@@ -122,9 +128,13 @@ brand(DeadlockError, "DeadlockError");
  *
  * @example
  * ```ts
- * import { WorkerCrashedError } from "@tandem/tandem";
- * const e = new WorkerCrashedError("worker died", { cause: new Error("boom") });
- * console.log(e.name, (e.cause as Error).message); // WorkerCrashedError boom
+ * import assert from "node:assert/strict";
+ * import { BackgroundLoop, WorkerCrashedError } from "@tandem/tandem";
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * using loop = BackgroundLoop.start(
+ *   "data:application/typescript,export const quit = () => self.close();", // the worker ends
+ * );
+ * await assert.rejects(loop.call("quit"), WorkerCrashedError);
  * ```
  */
 export class WorkerCrashedError extends Error {
@@ -145,8 +155,14 @@ brand(WorkerCrashedError, "WorkerCrashedError");
  *
  * @example
  * ```ts
- * import { LoopClosedError } from "@tandem/tandem";
- * console.log(new LoopClosedError().name); // LoopClosedError
+ * import assert from "node:assert/strict";
+ * import { BackgroundLoop, LoopClosedError } from "@tandem/tandem";
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * const loop = BackgroundLoop.start(
+ *   "data:application/typescript,export const add = (a: number, b: number) => a + b;",
+ * );
+ * await loop.close();
+ * await assert.rejects(loop.call("add", 1, 2), LoopClosedError);
  * ```
  */
 export class LoopClosedError extends Error {
@@ -167,8 +183,15 @@ brand(LoopClosedError, "LoopClosedError");
  *
  * @example
  * ```ts
- * import { UnknownTaskTypeError } from "@tandem/tandem";
- * console.log(new UnknownTaskTypeError('task type "io" is not one of: cpu').message);
+ * import assert from "node:assert/strict";
+ * import { BackgroundLoop, UnknownTaskTypeError } from "@tandem/tandem";
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * using loop = BackgroundLoop.start(
+ *   "data:application/typescript,export const add = (a: number, b: number) => a + b;",
+ *   { taskTypes: ["cpu"] },
+ * );
+ * assert.equal(await loop.with({ taskType: "cpu" }).call("add", 1, 2), 3);
+ * await assert.rejects(loop.with({ taskType: "io" }).call("add", 1, 2), UnknownTaskTypeError);
  * ```
  */
 export class UnknownTaskTypeError extends Error {
@@ -189,8 +212,9 @@ brand(UnknownTaskTypeError, "UnknownTaskTypeError");
  *
  * @example
  * ```ts
- * import { LoopNotFoundError } from "@tandem/tandem";
- * console.log(new LoopNotFoundError('no loop named "db"').name); // LoopNotFoundError
+ * import assert from "node:assert/strict";
+ * import { getLoop, LoopNotFoundError } from "@tandem/tandem";
+ * assert.throws(() => getLoop("db"), LoopNotFoundError); // no loop was started with name: "db"
  * ```
  */
 export class LoopNotFoundError extends Error {
@@ -211,8 +235,14 @@ brand(LoopNotFoundError, "LoopNotFoundError");
  *
  * @example
  * ```ts
- * import { QueueClosedError } from "@tandem/tandem";
- * console.log(new QueueClosedError().name); // QueueClosedError
+ * import assert from "node:assert/strict";
+ * import { Queue, QueueClosedError } from "@tandem/tandem";
+ * const queue = new Queue<number>();
+ * queue.put(1);
+ * queue.close();
+ * assert.throws(() => queue.put(2).wait(), QueueClosedError);
+ * assert.equal(queue.get().wait(), 1); // what was put before still comes out
+ * assert.throws(() => queue.get().wait(), QueueClosedError); // then get() fails too
  * ```
  */
 export class QueueClosedError extends Error {

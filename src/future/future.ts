@@ -146,10 +146,13 @@ export let internals: FutureInternals;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future } from "@tandem/tandem";
  * const { future, resolve } = Future.withResolvers<number>();
  * resolve(42);
- * console.log(future.wait(), await future, future.state); // 42 42 fulfilled
+ * assert.equal(future.wait(), 42); // blocking
+ * assert.equal(await future, 42); // awaited
+ * assert.equal(future.state, "fulfilled");
  * ```
  */
 export class Future<T> implements Waitable<T> {
@@ -213,10 +216,12 @@ export class Future<T> implements Waitable<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@tandem/tandem";
    * const { future, reject } = Future.withResolvers<string>();
    * reject(new Error("nope"));
-   * console.log(future.state); // rejected
+   * assert.equal(future.state, "rejected");
+   * await assert.rejects(future, /nope/);
    * ```
    */
   static withResolvers<T>(): {
@@ -237,8 +242,9 @@ export class Future<T> implements Waitable<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@tandem/tandem";
-   * console.log(Future.resolve(7).wait()); // 7
+   * assert.equal(Future.resolve(7).wait(), 7);
    * ```
    */
   static resolve<T>(value: T): Future<T> {
@@ -253,8 +259,11 @@ export class Future<T> implements Waitable<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@tandem/tandem";
-   * console.log(Future.reject(new Error("x")).state); // rejected
+   * const failed = Future.reject(new Error("x"));
+   * assert.equal(failed.state, "rejected");
+   * assert.throws(() => failed.wait(), /x/);
    * ```
    */
   static reject<T = never>(error: unknown): Future<T> {
@@ -271,8 +280,9 @@ export class Future<T> implements Waitable<T> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Future } from "@tandem/tandem";
-   * console.log(await Future.from(Promise.resolve("p"))); // p
+   * assert.equal(await Future.from(Promise.resolve("p")), "p");
    * ```
    */
   static from<T>(promise: PromiseLike<T>): Future<T> {

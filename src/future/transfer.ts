@@ -40,11 +40,15 @@ const marks = new WeakMap<object, readonly Movable[]>();
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { transfer } from "@tandem/tandem";
+ * import { BackgroundLoop, transfer } from "@tandem/tandem";
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * await using loop = BackgroundLoop.start(
+ *   "data:application/typescript,export const size = (bytes: Uint8Array) => bytes.byteLength;",
+ * );
  * const image = new Uint8Array(1 << 20);
- * assert.equal(transfer(image, [image.buffer]), image);
- * // `loop.api.invert(transfer(image, [image.buffer]))` moves the megabyte;
- * // image.buffer.detached is true afterwards.
+ * assert.equal(transfer(image, [image.buffer]), image); // the value itself, marked
+ * assert.equal(await loop.call("size", image), 1 << 20); // the send moves the megabyte
+ * assert.equal(image.buffer.detached, true); // it is the worker's now
  * ```
  */
 export function transfer<T>(value: T, transferables: readonly Movable[]): T {

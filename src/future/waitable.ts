@@ -10,11 +10,13 @@
  *
  * @example
  * ```ts
- * import { Future, type Operation } from "@tandem/tandem";
+ * import assert from "node:assert/strict";
+ * import { Future, type Operation, run } from "@tandem/tandem";
  * function* double(x: number): Operation<number> {
  *   const y = yield* Future.resolve(x);
  *   return y * 2;
  * }
+ * assert.equal(run(() => double(21)), 42);
  * ```
  */
 export interface Operation<T> {
@@ -29,9 +31,11 @@ export interface Operation<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future, type Waitable } from "@tandem/tandem";
  * const ready: Waitable<string> = Future.resolve("ready");
- * console.log(ready.wait(), await ready); // ready ready
+ * assert.equal(ready.wait(), "ready");
+ * assert.equal(await ready, "ready");
  * ```
  */
 export interface Waitable<T> extends PromiseLike<T>, Operation<T> {

@@ -196,13 +196,15 @@ class LoopCore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BackgroundLoop } from "@tandem/tandem";
- * // tasks.ts: export function add(a: number, b: number) { return a + b; }
- * using loop = BackgroundLoop.start<typeof import("./tasks.ts")>(
- *   new URL("./tasks.ts", import.meta.url),
- * );
- * console.log(loop.api.add(1, 2).wait()); // 3, blocking
- * console.log(await loop.api.add(3, 4)); // 7, awaited
+ * // tasks.ts, inline so that the example runs as it is. A program serves the file:
+ * // BackgroundLoop.start<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url))
+ * const tasks = "data:application/typescript,export const add = (a: number, b: number) => a + b;";
+ * using loop = BackgroundLoop.start<{ add(a: number, b: number): number }>(tasks);
+ * assert.equal(loop.api.add(1, 2).wait(), 3); // blocking
+ * assert.equal(await loop.api.add(3, 4), 7); // awaited
+ * assert.equal(await loop.call("add", 5, 6), 11); // by name
  * ```
  */
 export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncDisposable {
@@ -233,14 +235,18 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
    * be ready. `module` is a URL, or a path resolved against the working
    * directory; without it, functions are named by `URL#export`.
    * Needs `--allow-read` for the module's files (the workers load them).
+   * A `data:` URL serves code given inline, as the examples here do.
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { BackgroundLoop } from "@tandem/tandem";
-   * await using pool = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url), {
-   *   workers: 2,
-   *   timeoutMs: 5_000,
-   * });
+   * // An inline module, so that the example runs as it is (a file works the same).
+   * await using pool = BackgroundLoop.start(
+   *   "data:application/typescript,export const square = (n: number) => n * n;",
+   *   { workers: 2, timeoutMs: 5_000 },
+   * );
+   * assert.deepEqual(await pool.map<number>("square", [1, 2, 3]), [1, 4, 9]);
    * ```
    */
   static start<M = unknown>(module?: string | URL, options: LoopOptions = {}): BackgroundLoop<M> {
@@ -433,10 +439,15 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { BackgroundLoop } from "@tandem/tandem";
-   * using loop = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url), { taskTypes: ["io"] });
+   * // An inline module, so that the example runs as it is (a file works the same).
+   * using loop = BackgroundLoop.start(
+   *   "data:application/typescript,export const fetchUser = async (id: number) => ({ id });",
+   *   { taskTypes: ["io"] },
+   * );
    * const io = loop.with({ taskType: "io", timeoutMs: 1_000 });
-   * await io.call("fetchUser", 1);
+   * assert.deepEqual(await io.call("fetchUser", 1), { id: 1 });
    * ```
    */
   with(options: CallOptions): BackgroundLoop<M> {

@@ -80,12 +80,18 @@ export function currentCall(): CallContext | undefined {
  *
  * @example
  * ```ts
- * // tasks.ts, served by BackgroundLoop.start(new URL("./tasks.ts", import.meta.url))
- * import { currentSignal } from "@tandem/tandem";
- * export async function download(url: string): Promise<number> {
- *   const response = await fetch(url, { signal: currentSignal() });
- *   return (await response.arrayBuffer()).byteLength;
- * }
+ * import assert from "node:assert/strict";
+ * import { BackgroundLoop } from "@tandem/tandem";
+ * // tasks.ts, inline so that the example runs as it is (a file works the same):
+ * const tasks = "data:application/typescript," + encodeURIComponent(`
+ *   import { currentSignal } from "@tandem/tandem";
+ *   export async function download(url: string): Promise<number> {
+ *     const response = await fetch(url, { signal: currentSignal() }); // stops when the caller does
+ *     return (await response.arrayBuffer()).byteLength;
+ *   }
+ * `);
+ * await using loop = BackgroundLoop.start<{ download(url: string): Promise<number> }>(tasks);
+ * assert.equal(await loop.api.download("data:,hello"), 5);
  * ```
  */
 export function currentSignal(): AbortSignal {

@@ -71,8 +71,14 @@ const executor: Executor = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultExecutor } from "@tandem/tandem";
- * const sum = await defaultExecutor().submit<number>(new URL("./tasks.ts#add", import.meta.url), 1, 2);
+ * // Any module's function, by URL#export, e.g. new URL("./tasks.ts#add", import.meta.url):
+ * const key = await defaultExecutor().submit<Uint8Array>(
+ *   "node:crypto#pbkdf2Sync", // slow on purpose: it blocks a helper worker, not this thread
+ *   "password", "salt", 100_000, 32, "sha256",
+ * );
+ * assert.equal(key.byteLength, 32);
  * ```
  */
 export function defaultExecutor(): Executor {
@@ -86,9 +92,14 @@ export function defaultExecutor(): Executor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toThread } from "@tandem/tandem";
- * // in a served async function:
- * const digest = await toThread<string>(new URL("./hash.ts#slowHash", import.meta.url), "data");
+ * // In a served async function, say: the worker answers other calls while the key is derived.
+ * const key = await toThread<Uint8Array>(
+ *   "node:crypto#pbkdf2Sync", // or new URL("./hash.ts#slowHash", import.meta.url)
+ *   "password", "salt", 100_000, 32, "sha256",
+ * );
+ * assert.equal(key.byteLength, 32);
  * ```
  */
 export function toThread<R>(fn: FunctionRef, ...args: unknown[]): Future<R> {

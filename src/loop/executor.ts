@@ -14,8 +14,15 @@ import type { Future } from "../future/future.ts";
  *
  * @example
  * ```ts
- * import type { FunctionRef } from "@tandem/tandem";
- * const add: FunctionRef = new URL("./tasks.ts#add", import.meta.url);
+ * import assert from "node:assert/strict";
+ * import { BackgroundLoop, type FunctionRef } from "@tandem/tandem";
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * const tasks = "data:application/typescript,export const add = (a: number, b: number) => a + b;";
+ * await using loop = BackgroundLoop.start(tasks);
+ * const byName: FunctionRef = "add"; // an export of the loop's module
+ * const byUrl: FunctionRef = `${tasks}#add`; // like new URL("./tasks.ts#add", import.meta.url)
+ * assert.equal(await loop.submit(byName, 1, 2), 3);
+ * assert.equal(await loop.submit(byUrl, 1, 2), 3);
  * ```
  */
 export type FunctionRef = URL | string;
@@ -25,9 +32,13 @@ export type FunctionRef = URL | string;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BackgroundLoop, type Executor } from "@tandem/tandem";
- * const executor: Executor = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url));
- * console.log(await executor.map<number>("square", [1, 2, 3], { limit: 2 })); // [1, 4, 9]
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * const executor: Executor = BackgroundLoop.start(
+ *   "data:application/typescript,export const square = (n: number) => n * n;",
+ * );
+ * assert.deepEqual(await executor.map<number>("square", [1, 2, 3], { limit: 2 }), [1, 4, 9]);
  * await executor.shutdown();
  * ```
  */

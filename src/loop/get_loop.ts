@@ -22,9 +22,15 @@ import { hasParent, onForwarded } from "./upstream.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BackgroundLoop, getLoop } from "@tandem/tandem";
- * using _loop = BackgroundLoop.start(new URL("./tasks.ts", import.meta.url), { name: "io" });
- * console.log(getLoop("io").name); // io
+ * // An inline module, so that the example runs as it is (a file works the same).
+ * using loop = BackgroundLoop.start(
+ *   "data:application/typescript,export const add = (a: number, b: number) => a + b;",
+ *   { name: "io" },
+ * );
+ * assert.equal(getLoop("io"), loop); // here, and in the workers this thread starts
+ * assert.equal(await getLoop("io").call("add", 1, 2), 3);
  * ```
  */
 export function getLoop(

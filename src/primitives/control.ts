@@ -42,10 +42,12 @@ interface Request {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ControlHost } from "@tandem/tandem";
  * using host = new ControlHost({ add: (a: number, b: number) => a + b });
  * const answer = host.client.call("add", 1, 2); // from a worker, usually
- * console.log(host.process(), await answer); // 1 3
+ * assert.equal(host.process(), 1); // one request served
+ * assert.equal(await answer, 3);
  * ```
  */
 export class ControlHost<H extends ControlHandlers> implements Disposable {
@@ -180,11 +182,12 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ControlHost } from "@tandem/tandem";
  * using host = new ControlHost({ tick: () => "tock" });
  * const reply = host.client.call("tick");
  * host.process();
- * console.log(await reply); // tock
+ * assert.equal(await reply, "tock");
  * ```
  */
 export class ControlClient<H extends ControlHandlers> {

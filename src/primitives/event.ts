@@ -30,11 +30,12 @@ const LIVENESS_SLICE_MS = 250;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Event } from "@tandem/tandem";
  * const ready = new Event();
  * setTimeout(() => ready.set(), 1);
  * await ready;
- * console.log(ready.isSet); // true
+ * assert.equal(ready.isSet, true);
  * ```
  */
 export class Event implements Waitable<void> {

@@ -58,12 +58,15 @@ interface Encoded {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Queue } from "@tandem/tandem";
  * const queue = new Queue<number>({ capacity: 10 });
  * queue.put(1);
  * queue.put(2);
  * queue.close();
- * for await (const item of queue) console.log(item); // 1, then 2
+ * const items: number[] = [];
+ * for await (const item of queue) items.push(item);
+ * assert.deepEqual(items, [1, 2]);
  * ```
  */
 export class Queue<T> implements AsyncIterable<T> {

@@ -26,13 +26,14 @@ const WORDS = AVAILABLE + 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Semaphore } from "@tandem/tandem";
  * const sem = new Semaphore(1);
  * {
  *   using _permit = sem.acquire().wait();
- *   console.log(sem.available); // 0
+ *   assert.equal(sem.available, 0);
  * }
- * console.log(sem.available); // 1
+ * assert.equal(sem.available, 1); // `using` released the permit
  * ```
  */
 export class Semaphore {

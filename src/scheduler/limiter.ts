@@ -17,16 +17,21 @@ import { releaseOnce } from "../release_once.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Limiter, pmap, run, sleep } from "@tandem/tandem";
  * const limiter = new Limiter(2);
- * run(() =>
+ * let most = 0;
+ * const done = run(() =>
  *   pmap(function* (n: number) {
  *     using _slot = yield* limiter.acquire();
+ *     most = Math.max(most, limiter.held);
  *     yield* sleep(1);
  *     return n;
  *   }, [1, 2, 3, 4])
  * );
- * console.log(limiter.held); // 0
+ * assert.deepEqual(done, [1, 2, 3, 4]);
+ * assert.equal(most, 2); // never more than 2 at a time
+ * assert.equal(limiter.held, 0); // every slot given back
  * ```
  */
 export class Limiter {
@@ -69,12 +74,14 @@ export class Limiter {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Limiter, run } from "@tandem/tandem";
    * const limiter = new Limiter(1);
    * run(function* () {
    *   using _slot = yield* limiter.acquire();
-   *   console.log(limiter.held); // 1
+   *   assert.equal(limiter.held, 1);
    * });
+   * assert.equal(limiter.held, 0); // `using` gave the slot back
    * ```
    */
   *acquire(): Generator<unknown, Disposable, unknown> {

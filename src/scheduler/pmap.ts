@@ -22,6 +22,7 @@ export interface PmapOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pmap, run, sleep } from "@tandem/tandem";
  * const squares = run(() =>
  *   pmap(function* (n: number) {
@@ -29,7 +30,7 @@ export interface PmapOptions {
  *     return n * n;
  *   }, [1, 2, 3], { limit: 2 })
  * );
- * console.log(squares); // [1, 4, 9]
+ * assert.deepEqual(squares, [1, 4, 9]); // in input order, whichever finished first
  * ```
  */
 export function* pmap<I, R>(
@@ -80,13 +81,14 @@ export function* pmap<I, R>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future, pstarmap, run } from "@tandem/tandem";
  * const sums = run(() =>
  *   pstarmap(function* (a: number, b: number) {
  *     return (yield* Future.resolve(a)) + b;
  *   }, [[1, 2], [3, 4]] as [number, number][])
  * );
- * console.log(sums); // [3, 7]
+ * assert.deepEqual(sums, [3, 7]);
  * ```
  */
 export function pstarmap<A extends unknown[], R>(

@@ -32,12 +32,13 @@ export interface RunOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { run, sleep } from "@tandem/tandem";
  * const value = run(function* () {
  *   yield* sleep(5);
  *   return 42;
  * });
- * console.log(value); // 42
+ * assert.equal(value, 42); // from plain sync code
  * ```
  */
 export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
@@ -57,11 +58,12 @@ export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future, sync } from "@tandem/tandem";
  * const double = sync(function* (x: number) {
  *   return 2 * (yield* Future.resolve(x));
  * });
- * console.log(double(21)); // 42
+ * assert.equal(double(21), 42);
  * ```
  */
 export function sync<A extends unknown[], T, This = unknown>(

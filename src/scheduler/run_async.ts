@@ -22,12 +22,13 @@ import { platform } from "../platform/platform.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runAsync, sleep, until } from "@tandem/tandem";
  * const task = runAsync(function* () {
  *   yield* sleep(1);
  *   return yield* until(Promise.resolve("from a promise"));
  * });
- * console.log(await task); // from a promise
+ * assert.equal(await task, "from a promise");
  * ```
  */
 export function runAsync<T>(body: () => Operation<T>, options: RunOptions = {}): Task<T> {
@@ -67,17 +68,20 @@ export interface GuestHost<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Future, startGuestRun } from "@tandem/tandem";
  * const soon: (() => void)[] = [];
  * const { future: input, resolve } = Future.withResolvers<string>();
+ * let result: unknown;
  * startGuestRun(function* () {
  *   return `guest got ${yield* input}`;
  * }, {
  *   runSyncSoon: (fn) => soon.push(fn),
- *   done: (outcome) => console.log(outcome), // { ok: true, value: "guest got hi" }
+ *   done: (outcome) => result = outcome,
  * });
  * resolve("hi"); // the host wakes the guest
  * while (soon.length > 0) soon.shift()!(); // a host loop
+ * assert.deepEqual(result, { ok: true, value: "guest got hi" });
  * ```
  */
 export function startGuestRun<T>(body: () => Operation<T>, host: GuestHost<T>): Task<T> {

@@ -85,14 +85,16 @@ import { type Clock, VirtualClock } from "./virtual_clock.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { run, scope, sleep } from "@tandem/tandem";
  * run(function* () {
  *   yield* scope(function* (s) {
- *     const task = s.spawn(function* () {
+ *     const task = s.spawn(function* fetchIt() {
  *       yield* sleep(10);
  *       return "done";
  *     });
- *     console.log(yield* task, task.name); // done (the body's name)
+ *     assert.equal(yield* task, "done");
+ *     assert.equal(task.name, "fetchIt"); // the body's name
  *   });
  * });
  * ```

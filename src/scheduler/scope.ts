@@ -13,18 +13,19 @@ import { currentFiber, laterErrorsOf, type Task, TaskScope } from "./run_loop.ts
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CancelledError, run, scope, sleep } from "@tandem/tandem";
- * run(function* () {
- *   try {
- *     yield* scope(function* (s) {
- *       s.spawn(() => sleep(1_000_000));
- *       s.cancel();
- *       yield* sleep(1_000_000); // interrupted at once, like the task
- *     });
- *   } catch (error) {
- *     console.log(error instanceof CancelledError); // true
- *   }
- * });
+ * assert.throws(
+ *   () =>
+ *     run(() =>
+ *       scope(function* (s) {
+ *         s.spawn(() => sleep(1_000_000));
+ *         s.cancel();
+ *         yield* sleep(1_000_000); // interrupted at once, like the task
+ *       })
+ *     ),
+ *   CancelledError,
+ * );
  * ```
  */
 export interface Scope {
@@ -73,6 +74,7 @@ export interface ScopeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { run, scope, sleep } from "@tandem/tandem";
  * const sum = run(function* () {
  *   return yield* scope(function* (s) {
@@ -87,7 +89,7 @@ export interface ScopeOptions {
  *     return (yield* a) + (yield* b);
  *   });
  * });
- * console.log(sum); // 3
+ * assert.equal(sum, 3);
  * ```
  */
 export function* scope<T>(
@@ -194,18 +196,23 @@ function armDeadline(s: TaskScope, options: ScopeOptions) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { laterErrors, run, scope } from "@tandem/tandem";
- * try {
- *   run(() =>
- *     scope(function* (s) {
- *       s.spawn(function* () {
- *         throw new Error("first");
- *       });
- *     })
- *   );
- * } catch (error) {
- *   console.log((error as Error).message, laterErrors(error)); // first []
- * }
+ * assert.throws(
+ *   () =>
+ *     run(() =>
+ *       scope(function* (s) {
+ *         s.spawn(function* () {
+ *           throw new Error("first");
+ *         });
+ *       })
+ *     ),
+ *   (error) => {
+ *     assert.equal((error as Error).message, "first");
+ *     assert.deepEqual(laterErrors(error), []); // no other task failed after it
+ *     return true;
+ *   },
+ * );
  * ```
  */
 export function laterErrors(error: unknown): unknown[] {

@@ -14,11 +14,13 @@ import { currentFiber } from "./run_loop.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { run, sleep } from "@tandem/tandem";
+ * const started = performance.now();
  * run(function* () {
  *   yield* sleep(10);
- *   console.log("10 ms later");
  * });
+ * assert.ok(performance.now() - started >= 10); // run() returned 10 ms later
  * ```
  */
 export function* sleep(ms: number): Generator<unknown, void, unknown> {

@@ -17,6 +17,7 @@ import { StacklessFrame } from "../future/yield_protocol.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Operation, run, sleep, stackless } from "@tandem/tandem";
  * function* depth(n: number): Operation<number> {
  *   if (n === 0) {
@@ -25,7 +26,7 @@ import { StacklessFrame } from "../future/yield_protocol.ts";
  *   }
  *   return 1 + (yield* stackless(depth(n - 1)));
  * }
- * console.log(run(() => depth(100_000))); // 100000
+ * assert.equal(run(() => depth(100_000)), 100_000); // no stack overflow
  * ```
  */
 export function stackless<T>(operation: Operation<T>): Operation<T> {

@@ -21,14 +21,9 @@ import { scope } from "./scope.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { run, sleep, timeout, TimeoutError } from "@tandem/tandem";
- * run(function* () {
- *   try {
- *     yield* timeout(5, () => sleep(1000));
- *   } catch (error) {
- *     console.log(error instanceof TimeoutError); // true
- *   }
- * });
+ * assert.throws(() => run(() => timeout(5, () => sleep(1000))), TimeoutError);
  * ```
  */
 export function timeout<T>(ms: number, body: () => Operation<T>): Operation<T> {
@@ -41,13 +36,14 @@ export function timeout<T>(ms: number, body: () => Operation<T>): Operation<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deadline, run, sleep } from "@tandem/tandem";
  * run(function* () {
  *   const done = yield* deadline(performance.now() + 1000, function* () {
  *     yield* sleep(1);
  *     return "in time";
  *   });
- *   console.log(done); // in time
+ *   assert.equal(done, "in time");
  * });
  * ```
  */

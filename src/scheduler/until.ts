@@ -17,11 +17,12 @@ import { currentFiber } from "./run_loop.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runAsync, until } from "@tandem/tandem";
  * const text = await runAsync(function* () {
  *   return yield* until(Promise.resolve("ok"));
  * });
- * console.log(text); // ok
+ * assert.equal(text, "ok");
  * ```
  */
 export function* until<T>(value: PromiseLike<T> | Waitable<T>): Generator<unknown, T, unknown> {

@@ -25,12 +25,15 @@ export const realClock: Clock = performance;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { run, sleep, VirtualClock } from "@tandem/tandem";
  * const clock = new VirtualClock({ autojump: true });
+ * const started = performance.now();
  * run(function* () {
  *   yield* sleep(3_600_000); // an hour, at once
  * }, { clock });
- * console.log(clock.now()); // 3600000
+ * assert.equal(clock.now(), 3_600_000);
+ * assert.ok(performance.now() - started < 1_000);
  * ```
  */
 export class VirtualClock {
@@ -43,8 +46,9 @@ export class VirtualClock {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { VirtualClock } from "@tandem/tandem";
-   * console.log(new VirtualClock({ start: 1000 }).now()); // 1000
+   * assert.equal(new VirtualClock({ start: 1000 }).now(), 1000);
    * ```
    */
   constructor(options: { start?: number; autojump?: boolean } = {}) {
@@ -67,10 +71,11 @@ export class VirtualClock {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { VirtualClock } from "@tandem/tandem";
    * const clock = new VirtualClock();
    * clock.advance(250);
-   * console.log(clock.now()); // 250
+   * assert.equal(clock.now(), 250);
    * ```
    */
   advance(ms: number): void {
