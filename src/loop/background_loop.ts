@@ -24,6 +24,7 @@ import {
   unregisterLoop,
 } from "./named_loops.ts";
 import { callUp, forwardingHandler } from "./upstream.ts";
+import { functionTarget, type Target } from "./function_ref.ts";
 import type { WorkerInit } from "./worker_init.ts";
 import { platform, type WorkerPermissions } from "../platform/platform.ts";
 
@@ -87,12 +88,6 @@ const TANDEM_ROOT = new URL("../../", import.meta.url);
  * they are terminated.
  */
 export const CLOSE_GRACE_MS = 1000;
-
-/** A function as it is named on the wire and in messages. */
-interface Target {
-  wire: string;
-  label: string;
-}
 
 /**
  * A call's reply is only read when someone waits for it (or several calls
@@ -967,23 +962,4 @@ function absoluteUrl(module: string | URL): URL {
   if (module instanceof URL) return module;
   if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)) return new URL(module);
   return new URL(module, platform.baseUrl());
-}
-
-function functionTarget(fn: FunctionRef, module: URL | undefined): Target {
-  if (fn instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(fn)) {
-    const url = fn instanceof URL ? fn : new URL(fn);
-    if (url.hash.length < 2) {
-      throw new TypeError(`${url.href} names no function: add the export as its fragment (#name)`);
-    }
-    return { wire: url.href, label: `${decodeURIComponent(url.hash.slice(1))}()` };
-  }
-  if (typeof fn !== "string" || fn === "") {
-    throw new TypeError(`a function is named by a URL#export or an export name, got ${String(fn)}`);
-  }
-  if (module === undefined) {
-    throw new TypeError(
-      `cannot call "${fn}": the loop was started without a module, so name the function by URL, e.g. new URL("./tasks.ts#${fn}", import.meta.url)`,
-    );
-  }
-  return { wire: fn, label: `${fn}()` };
 }
