@@ -25,6 +25,7 @@ import {
 } from "./named_loops.ts";
 import { callUp, forwardingHandler } from "./upstream.ts";
 import { functionTarget, type Target } from "./function_ref.ts";
+import { isWholeAtLeast } from "../validate.ts";
 import type { WorkerInit } from "./worker_init.ts";
 import { platform, type WorkerPermissions } from "../platform/platform.ts";
 
@@ -247,7 +248,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       throw new TypeError("BackgroundLoop needs Web Workers, which this runtime does not offer");
     }
     const workers = options.workers ?? 1;
-    if (!Number.isInteger(workers) || workers < 1) {
+    if (!isWholeAtLeast(workers, 1)) {
       throw new RangeError(`workers must be a positive integer, got ${workers}`);
     }
     const timeoutMs = checkTimeout(options.timeoutMs, "timeoutMs");
@@ -457,6 +458,8 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
 
   #map<R>(fn: FunctionRef, items: Iterable<unknown>, options: { limit?: number }): Future<R[]> {
     const limit = options.limit ?? Infinity;
+    // (Any number at least 1, not only a whole one, as it always took: a
+    // fraction acts as the next whole number. imap's is stricter.)
     if (!(limit >= 1)) {
       return Future.reject(new RangeError(`limit must be at least 1, got ${limit}`));
     }
@@ -870,7 +873,7 @@ class CallIterator<R> implements AsyncIterableIterator<R> {
   #begin(): void {
     this.#begun = true;
     const { limit = Infinity, ordered = true } = this.options;
-    if (limit !== Infinity && !(Number.isInteger(limit) && limit >= 1)) {
+    if (!isWholeAtLeast(limit, 1, true)) {
       this.#failure = { error: new RangeError(`limit must be a positive integer, got ${limit}`) };
       return;
     }

@@ -10,6 +10,7 @@ import { isPlain } from "../wire/plain.ts";
 import { Future, internals } from "../future/future.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
 import { platform } from "../platform/platform.ts";
+import { isWholeAtLeast } from "../validate.ts";
 
 const CLOSED = FIRST_WORD;
 const COUNT = FIRST_WORD + 1;
@@ -77,11 +78,11 @@ export class Queue<T> implements AsyncIterable<T> {
   /** A new, empty queue. */
   constructor(options: QueueOptions = {}) {
     const capacity = options.capacity ?? Infinity;
-    if (!(capacity >= 1) || (capacity !== Infinity && !Number.isInteger(capacity))) {
+    if (!isWholeAtLeast(capacity, 1, true)) {
       throw new RangeError(`Queue: capacity must be a whole number >= 1, got ${capacity}`);
     }
     const bytes = options.bytes ?? DEFAULT_BYTES;
-    if (!(bytes >= 64) || !Number.isInteger(bytes)) {
+    if (!isWholeAtLeast(bytes, 64)) {
       throw new RangeError(`Queue: bytes must be a whole number >= 64, got ${bytes}`);
     }
     const units = bytes >> 1;
