@@ -20,6 +20,16 @@ const CAPACITY = FIRST_WORD + 4; // items; -1: no limit
 const UNITS = FIRST_WORD + 5; // size of the data area, in UTF-16 units
 const WORDS = FIRST_WORD + 6;
 
+/**
+ * How an item is stored. A queue keeps its items at rest in a byte budget
+ * the user sizes (`bytes`), so it stores them compactly, unlike the wire's
+ * records (`wire/record.ts`), which are made for speed in transit: JSON-plain
+ * data (`wire/plain.ts`) as UTF-8 JSON text, anything else as V8's
+ * serialization (which keeps structured-clone semantics). A record takes 2
+ * bytes per character and 6 for a small number, against 1 and 1 to 3 as
+ * JSON text, so storing records would change how many items a queue of a
+ * given size holds, and the sizes its RangeError reports.
+ */
 const JSON_ITEM = 0;
 const V8_ITEM = 1;
 const HEADER_UNITS = 3; // the item's length in bytes (2 units) + kind
