@@ -268,3 +268,12 @@ export const tandemErrors: Readonly<Record<string, new (message?: string) => Err
   LoopNotFoundError,
   QueueClosedError,
 };
+
+/**
+ * A `DataCloneError` (a `DOMException`, as `structuredClone` throws): what
+ * every refusal to send a value throws, so that callers catch one kind.
+ * @internal
+ */
+export function dataCloneError(message: string): DOMException {
+  return new DOMException(message, "DataCloneError");
+}

@@ -19,6 +19,7 @@ const ROOT = new URL("../", import.meta.url);
 const LAYERS = [
   "src/errors.ts",
   "src/release_once.ts",
+  "src/validate.ts",
   "src/platform",
   "src/future",
   "src/scheduler",

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { dataCloneError } from "../errors.ts";
+
 /**
  * What {@linkcode transfer} lists: a `Transferable`, or a typed array's
  * `.buffer` as TypeScript types it (`ArrayBufferLike`; a `SharedArrayBuffer`
@@ -54,10 +56,9 @@ const marks = new WeakMap<object, readonly Movable[]>();
 export function transfer<T>(value: T, transferables: readonly Movable[]): T {
   if (transferables.length === 0) return value;
   if (typeof value !== "object" || value === null || holdsOnlyData(value, 0)) {
-    throw new DOMException(
+    throw dataCloneError(
       "transfer(): the value holds nothing that can be moved (plain data, or not an object); " +
         "mark the object that holds the buffers or ports listed",
-      "DataCloneError",
     );
   }
   marks.set(value, [...transferables]);

@@ -24,6 +24,8 @@ import {
   unregisterLoop,
 } from "./named_loops.ts";
 import { callUp, forwardingHandler } from "./upstream.ts";
+import { functionTarget, type Target } from "./function_ref.ts";
+import { isWholeAtLeast } from "../validate.ts";
 import type { WorkerInit } from "./worker_init.ts";
 import { platform, type WorkerPermissions } from "../platform/platform.ts";
 
@@ -88,12 +90,6 @@ const TANDEM_ROOT = new URL("../../", import.meta.url);
  */
 export const CLOSE_GRACE_MS = 1000;
 
-/** A function as it is named on the wire and in messages. */
-interface Target {
-  wire: string;
-  label: string;
-}
-
 /**
  * A call's reply is only read when someone waits for it (or several calls
  * are in flight). So that a failure nobody will look at still arrives, and
@@ -120,9 +116,28 @@ let reports:
   | WeakMap<Promise<unknown>, { unobserved: Set<Future<unknown>>; call: Future<unknown> }>
   | undefined;
 
+/**
+ * How a loop's calls travel, and how it closes: to workers of its own
+ * ({@linkcode OwnWorkers}), or up to the ancestor thread that registered
+ * the loop ({@linkcode Forwarded}). (A strategy rather than a flag, so that
+ * neither sending nor closing asks which kind of loop it is.)
+ */
+interface Transport {
+  /** Sends a call (the loop's own checks passed). */
+  send(
+    target: Target,
+    taskType: string | undefined,
+    args: unknown[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Future<unknown>;
+  /** Every call still pending (for close and cancellation). */
+  pending(): Future<unknown>[];
+  /** Closes the loop `loop` of `core` (once): see {@linkcode BackgroundLoop.close}. */
+  close(core: LoopCore, loop: BackgroundLoop): Future<void>;
+}
+
 class LoopCore {
-  readonly channels: Channel[] = [];
-  readonly workers: Worker[] = [];
   closing: Future<void> | undefined = undefined;
   /**
    * Calls that failed while nobody looked at their future, and that the host
@@ -148,8 +163,6 @@ class LoopCore {
     }
     reports.set(report, { unobserved, call });
   };
-  /** For a loop an ancestor thread registered: its name, and calls go up. */
-  via: string | undefined = undefined;
   /** Export names already resolved (the blocking path is too short for a RegExp per call). */
   readonly #targets = new BoundedCache<Target>();
   readonly #resolve = (fn: FunctionRef): Target => functionTarget(fn, this.module);
@@ -159,24 +172,11 @@ class LoopCore {
     readonly name: string,
     readonly taskTypes: ReadonlySet<string> | undefined,
     readonly timeoutMs: number,
+    readonly transport: Transport,
   ) {}
 
   target(fn: FunctionRef): Target {
     return typeof fn === "string" ? this.#targets.get(fn, this.#resolve) : this.#resolve(fn);
-  }
-
-  /** The alive channel with the fewest calls in flight (a lone one as is: its call fails if it is gone). */
-  pick(): Channel | undefined {
-    if (this.channels.length === 1) return this.channels[0];
-    let best: Channel | undefined;
-    for (const channel of this.channels) {
-      if (channel.alive && (best === undefined || channel.waiting < best.waiting)) best = channel;
-    }
-    return best;
-  }
-
-  pending(): Future<unknown>[] {
-    return this.channels.flatMap((channel) => channel.pendingFutures());
   }
 
   /** What calls fail with once the loop is closed. */
@@ -224,8 +224,8 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
         info.name,
         info.taskTypes && new Set(info.taskTypes),
         0,
+        new Forwarded(info.name),
       );
-      core.via = info.name;
       return new BackgroundLoop(core, {});
     });
   }
@@ -254,7 +254,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       throw new TypeError("BackgroundLoop needs Web Workers, which this runtime does not offer");
     }
     const workers = options.workers ?? 1;
-    if (!Number.isInteger(workers) || workers < 1) {
+    if (!isWholeAtLeast(workers, 1)) {
       throw new RangeError(`workers must be a positive integer, got ${workers}`);
     }
     const timeoutMs = checkTimeout(options.timeoutMs, "timeoutMs");
@@ -276,11 +276,13 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     platform.checkReadable(HOST_URL, "tandem's worker host");
     if (url) platform.checkReadable(url, "the loop's module");
     const name = options.name ?? (url ? url.pathname.split("/").pop()! : "tandem");
+    const own = new OwnWorkers();
     const core = new LoopCore(
       url,
       name,
       options.taskTypes && new Set(options.taskTypes),
       timeoutMs,
+      own,
     );
     const threadHub = hub();
     const directory = threads();
@@ -294,11 +296,11 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
           workers > 1 ? `${name}#${i}` : name,
           permissions,
         );
-        core.workers.push(worker);
+        own.workers.push(worker);
         const { port1, port2 } = new MessageChannel();
         const bell = directory.bell(id);
         const { channel, ends } = Channel.open(threadHub, port1, port2, bell);
-        core.channels.push(channel);
+        own.channels.push(channel);
         channel.peer = id;
         // Once it is gone (it died, it stopped after close, or it is given up
         // on), it is ended for good, and its slot freed: its semaphore
@@ -330,8 +332,8 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       });
     } catch (error) {
       // (A Worker the permissions refuse, say: nothing may stay behind.)
-      for (const worker of core.workers) worker.terminate();
-      for (const channel of core.channels) channel.forsake();
+      for (const worker of own.workers) worker.terminate();
+      for (const channel of own.channels) channel.forsake();
       for (const id of ids) directory.release(id, false);
       throw error;
     }
@@ -423,15 +425,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       );
     }
     const timeoutMs = this.#options.timeoutMs ?? core.timeoutMs;
-    if (core.via !== undefined) {
-      const rest = `${taskType ?? ""}\u0001${target.wire}`;
-      return callUp("loop", core.via, rest, args, target.label, timeoutMs, signal);
-    }
-    const channel = core.pick();
-    if (channel === undefined) {
-      return Future.reject(core.channels[0].goneError());
-    }
-    return channel.call(target.wire, args, target.label, timeoutMs, signal);
+    return core.transport.send(target, taskType, args, timeoutMs, signal);
   }
 
   /**
@@ -475,6 +469,8 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
 
   #map<R>(fn: FunctionRef, items: Iterable<unknown>, options: { limit?: number }): Future<R[]> {
     const limit = options.limit ?? Infinity;
+    // (Any number at least 1, not only a whole one, as it always took: a
+    // fraction acts as the next whole number. imap's is stricter.)
     if (!(limit >= 1)) {
       return Future.reject(new RangeError(`limit must be at least 1, got ${limit}`));
     }
@@ -565,17 +561,75 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
   close(options: { cancelPending?: boolean } = {}): Future<void> {
     const core = this.#core;
     if (options.cancelPending) {
-      for (const call of core.pending()) {
+      for (const call of core.transport.pending()) {
         call.cancel(new CancelledError(`the loop "${core.name}" was closed`));
       }
     }
     if (core.closing) return core.closing;
-    if (core.via !== undefined) {
-      // A handle on an ancestor's loop: closing it here only drops the handle.
-      return core.closing = Future.resolve(undefined);
+    return core.closing = core.transport.close(core, this as BackgroundLoop);
+  }
+
+  /** The same as {@linkcode BackgroundLoop.close} (the `Executor` interface). */
+  shutdown(options?: { cancelPending?: boolean }): Future<void> {
+    return this.close(options);
+  }
+
+  /**
+   * `using loop = ...`: cancels what is pending and closes, blocking until
+   * the workers are gone (at most {@linkcode CLOSE_GRACE_MS}, most often
+   * far less: a worker stops as soon as its calls are cancelled).
+   */
+  [Symbol.dispose](): void {
+    this.close({ cancelPending: true }).wait();
+  }
+
+  /** `await using loop = ...`: lets running calls finish, then closes. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve(this.close());
+  }
+}
+
+/** A loop's own workers, one channel each: calls go to the least busy. */
+class OwnWorkers implements Transport {
+  readonly channels: Channel[] = [];
+  readonly workers: Worker[] = [];
+
+  send(
+    target: Target,
+    _taskType: string | undefined,
+    args: unknown[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Future<unknown> {
+    const channel = this.pick();
+    if (channel === undefined) {
+      return Future.reject(this.channels[0].goneError());
     }
-    unregisterLoop(core.name, this as BackgroundLoop);
+    return channel.call(target.wire, args, target.label, timeoutMs, signal);
+  }
+
+  /** The alive channel with the fewest calls in flight (a lone one as is: its call fails if it is gone). */
+  pick(): Channel | undefined {
+    if (this.channels.length === 1) return this.channels[0];
+    let best: Channel | undefined;
+    for (const channel of this.channels) {
+      if (channel.alive && (best === undefined || channel.waiting < best.waiting)) best = channel;
+    }
+    return best;
+  }
+
+  pending(): Future<unknown>[] {
+    return this.channels.flatMap((channel) => channel.pendingFutures());
+  }
+
+  /**
+   * Unregisters the loop, waits for its pending calls, then tells each
+   * worker to stop (see {@linkcode BackgroundLoop.close}).
+   */
+  close(core: LoopCore, loop: BackgroundLoop): Future<void> {
+    unregisterLoop(core.name, loop);
     const { future, resolve, reject } = Future.withResolvers<void>();
+    // (Set before anything below runs: what it triggers may ask.)
     core.closing = future;
     internals.reportUnobserved(future as Future<unknown>);
     // The loop is gone: failures nobody looked at never will be; they fail the close.
@@ -598,18 +652,18 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     };
     let graceEnd = Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let running = core.channels.length;
+    let running = this.channels.length;
     // The grace is over: the workers still running are given up on (each
     // channel's `onGone` terminates its worker), which ends their closes.
     const terminate = (): void => {
-      for (const channel of core.channels) channel.forsake();
+      for (const channel of this.channels) channel.forsake();
     };
     const stop = (): void => {
       graceEnd = performance.now() + CLOSE_GRACE_MS;
       // (Unref'd: a program may end meanwhile; the grace only bounds a close.)
       timer = setTimeout(terminate, CLOSE_GRACE_MS);
       platform.unrefTimer(timer);
-      for (const channel of core.channels) {
+      for (const channel of this.channels) {
         channel.close(() => {
           if (--running > 0) return;
           clearTimeout(timer);
@@ -626,7 +680,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       expire: terminate,
       stalled: () => undefined,
     });
-    const pending = core.pending();
+    const pending = this.pending();
     // What is still pending is the close's to wait for: a failure of it that
     // nobody looks at fails the close (not the program, as an unhandled
     // rejection in a turn where the closer could not catch it).
@@ -636,24 +690,36 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     else for (const call of pending) internals.whenDone(call, () => --remaining === 0 && stop());
     return future;
   }
+}
 
-  /** The same as {@linkcode BackgroundLoop.close} (the `Executor` interface). */
-  shutdown(options?: { cancelPending?: boolean }): Future<void> {
-    return this.close(options);
+/**
+ * A loop an ancestor thread registered (`getLoop(name)` in a worker): its
+ * calls go up to that thread (see `upstream.ts`), which makes them.
+ */
+class Forwarded implements Transport {
+  constructor(
+    /** The loop's name in the ancestor's registry. */
+    readonly name: string,
+  ) {}
+
+  send(
+    target: Target,
+    taskType: string | undefined,
+    args: unknown[],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Future<unknown> {
+    const rest = `${taskType ?? ""}\u0001${target.wire}`;
+    return callUp("loop", this.name, rest, args, target.label, timeoutMs, signal);
   }
 
-  /**
-   * `using loop = ...`: cancels what is pending and closes, blocking until
-   * the workers are gone (at most {@linkcode CLOSE_GRACE_MS}, most often
-   * far less: a worker stops as soon as its calls are cancelled).
-   */
-  [Symbol.dispose](): void {
-    this.close({ cancelPending: true }).wait();
+  pending(): Future<unknown>[] {
+    return [];
   }
 
-  /** `await using loop = ...`: lets running calls finish, then closes. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return Promise.resolve(this.close());
+  close(): Future<void> {
+    // A handle on an ancestor's loop: closing it here only drops the handle.
+    return Future.resolve(undefined);
   }
 }
 
@@ -818,7 +884,7 @@ class CallIterator<R> implements AsyncIterableIterator<R> {
   #begin(): void {
     this.#begun = true;
     const { limit = Infinity, ordered = true } = this.options;
-    if (limit !== Infinity && !(Number.isInteger(limit) && limit >= 1)) {
+    if (!isWholeAtLeast(limit, 1, true)) {
       this.#failure = { error: new RangeError(`limit must be a positive integer, got ${limit}`) };
       return;
     }
@@ -910,23 +976,4 @@ function absoluteUrl(module: string | URL): URL {
   if (module instanceof URL) return module;
   if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)) return new URL(module);
   return new URL(module, platform.baseUrl());
-}
-
-function functionTarget(fn: FunctionRef, module: URL | undefined): Target {
-  if (fn instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(fn)) {
-    const url = fn instanceof URL ? fn : new URL(fn);
-    if (url.hash.length < 2) {
-      throw new TypeError(`${url.href} names no function: add the export as its fragment (#name)`);
-    }
-    return { wire: url.href, label: `${decodeURIComponent(url.hash.slice(1))}()` };
-  }
-  if (typeof fn !== "string" || fn === "") {
-    throw new TypeError(`a function is named by a URL#export or an export name, got ${String(fn)}`);
-  }
-  if (module === undefined) {
-    throw new TypeError(
-      `cannot call "${fn}": the loop was started without a module, so name the function by URL, e.g. new URL("./tasks.ts#${fn}", import.meta.url)`,
-    );
-  }
-  return { wire: fn, label: `${fn}()` };
 }

@@ -30,6 +30,7 @@ import { inheritLoops } from "./named_loops.ts";
 import type { WorkerInit } from "./worker_init.ts";
 import { platform } from "../platform/platform.ts";
 import { setParent } from "./upstream.ts";
+import { parseWireRef, type WireRef } from "./function_ref.ts";
 
 /**
  * Longer than a scheduler tick (4 ms at HZ=250): a sleep due before the next
@@ -73,20 +74,12 @@ function load(url: string): ModuleEntry {
   return entry;
 }
 
-interface ParsedRef {
-  url: string;
-  name: string;
-  label: string;
-}
-const parsedRefs = new BoundedCache<ParsedRef>();
+const parsedRefs = new BoundedCache<WireRef>();
 
-function parseRef(ref: string): ParsedRef {
-  const hash = ref.indexOf("#");
-  const { url, name } = hash >= 0
-    ? { url: ref.slice(0, hash), name: decodeURIComponent(ref.slice(hash + 1)) }
-    : { url: checkedDefaultModule(ref), name: ref };
-  checkServed(url);
-  return { url, name, label: `${name}()` };
+function parseRef(ref: string): WireRef {
+  const parsed = parseWireRef(ref, defaultModule);
+  checkServed(parsed.url);
+  return parsed;
 }
 
 /**
@@ -109,15 +102,6 @@ function checkServed(url: string): void {
       (served.length > 0 ? `it serves ${served.join(", ")} only` : `a ${scheme} module`) +
       " (list the module in the loop's `modules` option to serve it)",
   );
-}
-
-function checkedDefaultModule(ref: string): string {
-  if (defaultModule === undefined) {
-    throw new TypeError(
-      `cannot call "${ref}": this loop was started without a module, so functions must be named by URL, e.g. new URL("./tasks.ts#${ref}", import.meta.url)`,
-    );
-  }
-  return defaultModule;
 }
 
 function lookup(entry: ModuleEntry, url: string, name: string): (...args: unknown[]) => unknown {
@@ -158,7 +142,7 @@ function serve(...call: QueuedCall): void {
 
 /** Starts a call, unless its timeout passed while it waited. */
 function start(...[from, id, ref, args, timeout]: QueuedCall): void {
-  let parsed: ParsedRef;
+  let parsed: WireRef;
   try {
     parsed = parsedRefs.get(ref, parseRef);
   } catch (error) {

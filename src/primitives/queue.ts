@@ -10,6 +10,7 @@ import { isPlain } from "../wire/plain.ts";
 import { Future, internals } from "../future/future.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
 import { platform } from "../platform/platform.ts";
+import { isWholeAtLeast } from "../validate.ts";
 
 const CLOSED = FIRST_WORD;
 const COUNT = FIRST_WORD + 1;
@@ -19,6 +20,16 @@ const CAPACITY = FIRST_WORD + 4; // items; -1: no limit
 const UNITS = FIRST_WORD + 5; // size of the data area, in UTF-16 units
 const WORDS = FIRST_WORD + 6;
 
+/**
+ * How an item is stored. A queue keeps its items at rest in a byte budget
+ * the user sizes (`bytes`), so it stores them compactly, unlike the wire's
+ * records (`wire/record.ts`), which are made for speed in transit: JSON-plain
+ * data (`wire/plain.ts`) as UTF-8 JSON text, anything else as V8's
+ * serialization (which keeps structured-clone semantics). A record takes 2
+ * bytes per character and 6 for a small number, against 1 and 1 to 3 as
+ * JSON text, so storing records would change how many items a queue of a
+ * given size holds, and the sizes its RangeError reports.
+ */
 const JSON_ITEM = 0;
 const V8_ITEM = 1;
 const HEADER_UNITS = 3; // the item's length in bytes (2 units) + kind
@@ -80,11 +91,11 @@ export class Queue<T> implements AsyncIterable<T> {
   /** A new, empty queue. */
   constructor(options: QueueOptions = {}) {
     const capacity = options.capacity ?? Infinity;
-    if (!(capacity >= 1) || (capacity !== Infinity && !Number.isInteger(capacity))) {
+    if (!isWholeAtLeast(capacity, 1, true)) {
       throw new RangeError(`Queue: capacity must be a whole number >= 1, got ${capacity}`);
     }
     const bytes = options.bytes ?? DEFAULT_BYTES;
-    if (!(bytes >= 64) || !Number.isInteger(bytes)) {
+    if (!isWholeAtLeast(bytes, 64)) {
       throw new RangeError(`Queue: bytes must be a whole number >= 64, got ${bytes}`);
     }
     const units = bytes >> 1;

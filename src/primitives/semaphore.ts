@@ -9,6 +9,7 @@ import { FULFILLED, Future, internals } from "../future/future.ts";
 import { threadId } from "../thread/threads.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
 import { releaseOnce } from "../release_once.ts";
+import { isWholeAtLeast } from "../validate.ts";
 
 const AVAILABLE = FIRST_WORD;
 const WORDS = AVAILABLE + 1;
@@ -43,7 +44,7 @@ export class Semaphore {
 
   /** `permits`: a whole number >= 0. */
   constructor(permits = 1) {
-    if (!(permits >= 0) || !Number.isInteger(permits)) {
+    if (!isWholeAtLeast(permits, 0)) {
       throw new RangeError(`Semaphore: permits must be a whole number >= 0, got ${permits}`);
     }
     // Each holder's count is the permits it holds: an ended holder's come back.

@@ -6,6 +6,7 @@
 
 import { FULFILLED, Future, internals } from "../future/future.ts";
 import { releaseOnce } from "../release_once.ts";
+import { isWholeAtLeast } from "../validate.ts";
 
 /**
  * Lets at most `capacity` tasks hold a slot at a time; the others wait in
@@ -50,7 +51,7 @@ export class Limiter {
   }
 
   set capacity(capacity: number) {
-    if (!(capacity >= 0) || (capacity !== Infinity && !Number.isInteger(capacity))) {
+    if (!isWholeAtLeast(capacity, 0, true)) {
       throw new RangeError(
         `Limiter: capacity must be a whole number >= 0 or Infinity, got ${capacity}`,
       );

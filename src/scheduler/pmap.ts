@@ -7,6 +7,7 @@
 import { FULFILLED, Future, internals } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { scope } from "./scope.ts";
+import { isWholeAtLeast } from "../validate.ts";
 
 /** Options of {@linkcode pmap}. */
 export interface PmapOptions {
@@ -42,7 +43,7 @@ export function* pmap<I, R>(
     throw new TypeError(`pmap(): fn must be a function, got ${typeof fn}`);
   }
   const limit = options.limit ?? Infinity;
-  if (!(limit >= 1) || (limit !== Infinity && !Number.isInteger(limit))) {
+  if (!isWholeAtLeast(limit, 1, true)) {
     throw new RangeError(`pmap(): limit must be a whole number >= 1 or Infinity, got ${limit}`);
   }
   const iterator = items[Symbol.iterator]();

@@ -7,10 +7,13 @@
  * synchronously with `receiveMessageOnPort`, even while its thread blocks.
  * After writing, the sender rings the receiver's doorbell (see `hub.ts`).
  *
- * A message is a fixed header (kind, id, and one more number) and at most
- * two values: the header is read and written as plain units, and a function
- * is named by a number once the channel has carried its name (a `NAME`
- * message), so that a tiny call costs little more than its arguments.
+ * The messages are declared, with their fields named, in `messages.ts`; only
+ * the frame writer (`#post` and `frame`) and reader (`readFrame` and
+ * `unpack`) here know how they are packed: a fixed header (kind, id, and one
+ * more number) and at most two values. The header is read and written as
+ * plain units, and a function is named by a number once the channel has
+ * carried its name (a `NAME` message), so that a tiny call costs little more
+ * than its arguments.
  *
  * Liveness is in shared memory too: the worker marks itself dead before it
  * goes (see `worker_host.ts`), so a parent blocked in `wait()` learns of it
@@ -36,18 +39,38 @@ import { openValues, readNext, RecordWriter } from "./record.ts";
 import { IdTable } from "../thread/id_table.ts";
 import { createRing, Ring, type RingBuffer } from "./ring.ts";
 import { platform } from "../platform/platform.ts";
+import {
+  CALL,
+  type CallMessage,
+  CANCEL,
+  type CancelMessage,
+  CRASH,
+  type CrashMessage,
+  type Message,
+  NAME,
+  type NameMessage,
+  REPLY,
+  type ReplyMessage,
+  SETTLE,
+  type SettleMessage,
+  type Timeout,
+} from "./messages.ts";
+
+export type { Timeout } from "./messages.ts";
 
 /**
- * Message kinds. A message is `head` (its kind, and `SPECIAL` when its value
- * is encoded, see `codec.ts`), `id`, `x`, a `lead` (CALL and SETTLE only) and
- * a `value`:
+ * How a message (see `messages.ts`) is packed: `head` (its kind, and
+ * `SPECIAL` when its value is encoded, see `codec.ts`), `id`, `x`, a `lead`
+ * (CALL and SETTLE only) and a `value`. Only `#post`, `frame`, `readFrame`
+ * and `unpack` know this:
+ *
+ * - CALL: id: the call; x: the function's name number; lead: its Timeout (0: none); value: args
+ * - REPLY: id: the call; x: its state; value: the outcome
+ * - CANCEL: id: the call; value: the reason
+ * - SETTLE: x: the state; lead: the shared future's id; value: the outcome
+ * - CRASH: x: LOAD_FAILED or 0; value: the worker's error
+ * - NAME: id: the name's number; value: the function name
  */
-const CALL = 0; // id: the call; x: the function's name number; lead: its Timeout (0: none); value: args
-const RESULT = 1; // id: the call; x: FULFILLED, REJECTED, or CANCELLED (ended after the caller gave up); value: the outcome
-const CANCEL = 2; // id: the call; value: the reason
-const SETTLE = 3; // x: the state; lead: the shared future's id; value: the outcome
-const CRASH = 4; // x: LOAD_FAILED or 0; value: the worker's error
-const NAME = 5; // id: a name number; value: the function name it stands for from now on
 const KIND = 0xf;
 /** A CRASH's `x`: the worker could not load the module it serves. */
 const LOAD_FAILED = 1;
@@ -125,7 +148,8 @@ export class Channel implements Pumped, Route {
   /** `onGone` was called (it is called once). */
   #toldGone = false;
   #crashCause: unknown = undefined;
-  #crashKind = 0;
+  /** The worker said it could not load the module it serves. */
+  #crashLoadFailed = false;
   readonly #startTimeoutMs: number;
   /** This is the side of the thread that started the worker. */
   readonly #parentSide: boolean;
@@ -333,16 +357,16 @@ export class Channel implements Pumped, Route {
   reply(id: number, ok: boolean, value: unknown, label: string): void {
     if (!this.#replying()) return;
     try {
-      this.#post(RESULT, id, ok ? FULFILLED : REJECTED, undefined, value, label);
+      this.#post(REPLY, id, ok ? FULFILLED : REJECTED, undefined, value, label);
     } catch (error) {
-      this.#post(RESULT, id, REJECTED, undefined, error, label);
+      this.#post(REPLY, id, REJECTED, undefined, error, label);
     }
   }
 
   /** Call `id`, which its caller gave up on, ended (it frees its worker in the caller's eyes). */
   replyEnded(id: number): void {
     if (!this.#replying()) return;
-    this.#post(RESULT, id, CANCELLED, undefined, undefined, "");
+    this.#post(REPLY, id, CANCELLED, undefined, undefined, "");
   }
 
   /** Every call still pending (for close and cancellation). */
@@ -393,8 +417,8 @@ export class Channel implements Pumped, Route {
   // ---- the wire ----
 
   /**
-   * Sends a message (see the kinds above; `label` names the call in errors).
-   * Plain data goes as a binary record through the ring; anything else is
+   * Sends a message, packed (see `KIND` above: the callers pass each kind's
+   * fields in their slots; `label` names the call in errors). Plain data goes as a binary record through the ring; anything else is
    * encoded (see `codec.ts`) and, if still not plain, goes through the port,
    * announced by a record in the ring so that order is kept.
    */
@@ -482,21 +506,25 @@ export class Channel implements Pumped, Route {
     // last words before it marks itself dead, so they are found with it.
     const ring = this.#in, data = ring.data;
     const mark = this.#peerMark = ring.refresh();
-    for (let at = ring.peek(); at >= 0; at = ring.peek()) {
-      if (data[at] === ON_PORT[0]) {
-        const message = this.#fromPort();
-        ring.consume();
-        if (message instanceof ArrayBuffer) {
-          readRecord(new Uint16Array(message), 0);
-          this.#dispatch(read.head, read.id, read.x, read.lead, read.value);
-        } else {
-          this.#dispatch(message[0], message[1], message[2], message[3], message[4]);
+    readDepth++; // (the messages read are reused: see `readSets`)
+    try {
+      for (let at = ring.peek(); at >= 0; at = ring.peek()) {
+        if (data[at] === ON_PORT[0]) {
+          const sent = this.#fromPort();
+          ring.consume();
+          this.#dispatch(
+            sent instanceof ArrayBuffer
+              ? readFrame(new Uint16Array(sent), 0)
+              : unpack(sent[0], sent[1], sent[2], sent[3], sent[4]),
+          );
+          continue;
         }
-        continue;
+        const message = readFrame(data, at);
+        ring.consume();
+        this.#dispatch(message);
       }
-      readRecord(data, at);
-      ring.consume();
-      this.#dispatch(read.head, read.id, read.x, read.lead, read.value);
+    } finally {
+      readDepth--;
     }
     if ((mark & FULL) !== 0) {
       ring.release();
@@ -529,67 +557,81 @@ export class Channel implements Pumped, Route {
     }
   }
 
-  /** Handles a message (see the kinds above). */
-  #dispatch(head: number, id: number, x: number, lead: unknown, value: unknown): void {
-    const special = (head & SPECIAL) !== 0;
+  /** Handles a message. */
+  #dispatch(message: Message): void {
     // A value this side cannot rebuild (its stack is too deep for it, say)
     // fails what it belonged to, not the thread that receives it.
-    let decoded: unknown;
+    let value: unknown;
     try {
-      decoded = decode(value, special, this);
+      value = decode(message.value, message.special, this);
     } catch (error) {
-      this.#undecodable(head & KIND, id, x, lead, error);
+      this.#undecodable(message, error);
       return;
     }
-    switch (head & KIND) {
+    switch (message.kind) {
       case CALL:
-        this.handler?.call(this, id, this.#names[x], decoded as unknown[], lead as Timeout | 0);
+        this.handler?.call(
+          this,
+          message.id,
+          this.#names[message.fn],
+          value as unknown[],
+          message.timeout,
+        );
         return;
-      case RESULT: {
-        if (this.#busy > 0) this.#busy--; // (none once the peer is gone: see peerGone)
-        const call = this.#pending.get(id);
-        if (call === undefined) return; // its caller gave up meanwhile
-        if (x !== CANCELLED) internals.settle(call.future, x, decoded);
+      case REPLY:
+        this.#replied(message.id, message.state, value);
         return;
-      }
       case CANCEL:
-        this.handler?.cancel(id, decoded);
+        this.handler?.cancel(message.id, value);
         return;
       case SETTLE:
-        settleMessage(lead as string, x, decoded, this);
+        settleMessage(message.future, message.state, value, this);
         return;
       case CRASH:
-        this.#crashCause = decoded;
-        this.#crashKind = x;
+        this.#crashCause = value;
+        this.#crashLoadFailed = message.loadFailed;
         return;
       case NAME:
-        this.#names[id] = decoded as string;
+        this.#names[message.number] = value as string;
         return;
     }
   }
 
-  #undecodable(kind: number, id: number, x: number, lead: unknown, error: unknown): void {
+  /** Call `id` ended in `state` with `value`. */
+  #replied(id: number, state: number, value: unknown): void {
+    if (this.#busy > 0) this.#busy--; // (none once the peer is gone: see peerGone)
+    const call = this.#pending.get(id);
+    if (call === undefined) return; // its caller gave up meanwhile
+    if (state !== CANCELLED) internals.settle(call.future, state, value);
+  }
+
+  #undecodable(message: Message, error: unknown): void {
+    const kind = message.kind;
     const failure = dataCloneError(
-      `cannot receive ${describe(kind, x, kind === CALL ? `${this.#names[x]}()` : "a call")}: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      `cannot receive ${
+        describe(
+          kind,
+          kind === REPLY ? message.state : 0,
+          kind === CALL ? `${this.#names[message.fn]}()` : "a call",
+        )
+      }: ${error instanceof Error ? error.message : String(error)}`,
     );
     switch (kind) {
       case CALL:
-        this.reply(id, false, failure, "a call");
+        this.reply(message.id, false, failure, "a call");
         return;
-      case RESULT:
-        this.#dispatch(RESULT, id, REJECTED, undefined, failure);
+      case REPLY:
+        this.#replied(message.id, REJECTED, failure);
         return;
       case CANCEL:
-        this.handler?.cancel(id, failure);
+        this.handler?.cancel(message.id, failure);
         return;
       case SETTLE:
-        settleMessage(lead as string, REJECTED, failure, this);
+        settleMessage(message.future, REJECTED, failure, this);
         return;
       case CRASH:
         this.#crashCause = failure;
-        this.#crashKind = x;
+        this.#crashLoadFailed = message.loadFailed;
     }
   }
 
@@ -602,7 +644,7 @@ export class Channel implements Pumped, Route {
         ? ""
         : String(cause),
     );
-    const happened = this.#crashKind === LOAD_FAILED
+    const happened = this.#crashLoadFailed
       ? "the worker could not load its module"
       : "the worker crashed";
     return new WorkerCrashedError(
@@ -681,13 +723,6 @@ export class Channel implements Pumped, Route {
 }
 
 /**
- * A call's timeout as it crosses: its length in ms, and when it passes (an
- * {@linkcode epochNow} time), so that a call that waited in the worker past
- * it never starts.
- */
-export type Timeout = [ms: number, deadline: number];
-
-/**
  * Now, on the clock all threads read alike: a call's deadline crosses as
  * such a time. (Not `performance.timeOrigin + performance.now()`: each
  * thread fixes its origin when it starts, so after the wall clock stepped,
@@ -722,27 +757,97 @@ function frame(
   return (kind !== CALL && kind !== SETTLE || writer.append(lead)) && writer.append(value);
 }
 
-/** The parts of the record last read by {@linkcode readRecord} (reused: one read at a time). */
-const read = { head: 0, id: 0, x: 0, lead: undefined as unknown, value: undefined as unknown };
+/**
+ * The messages read, reused (a read makes no object): one set per nesting
+ * of `drain`, so that a message stays as it was read while it is handled,
+ * even if handling it (a served call that blocks, say) drains again. Each
+ * set's messages share one shape, so that handling them stays monomorphic.
+ */
+const readSets: ReturnType<typeof messageSet>[] = [];
+let readDepth = 0;
 
-/** Reads the record at `data[at]` into {@linkcode read}. */
-function readRecord(data: Uint16Array, at: number): void {
-  const head = read.head = data[at];
-  read.id = (data[at + 1] | (data[at + 2] << 16)) >>> 0;
-  read.x = (data[at + 3] | (data[at + 4] << 16)) >>> 0;
+function messageSet() {
+  const blank = (kind: number) => ({
+    kind,
+    id: 0,
+    fn: 0,
+    timeout: 0 as Timeout | 0,
+    state: 0,
+    future: "",
+    loadFailed: false,
+    number: 0,
+    value: undefined as unknown,
+    special: false,
+  });
+  return {
+    call: blank(CALL) as CallMessage,
+    reply: blank(REPLY) as ReplyMessage,
+    cancel: blank(CANCEL) as CancelMessage,
+    settle: blank(SETTLE) as SettleMessage,
+    crash: blank(CRASH) as CrashMessage,
+    name: blank(NAME) as NameMessage,
+  };
+}
+
+/** Reads the record at `data[at]`. */
+function readFrame(data: Uint16Array, at: number): Message {
+  const head = data[at];
+  const id = (data[at + 1] | (data[at + 2] << 16)) >>> 0;
+  const x = (data[at + 3] | (data[at + 4] << 16)) >>> 0;
   openValues(data, at + HEADER);
   const kind = head & KIND;
-  read.lead = kind === CALL || kind === SETTLE ? readNext() : undefined;
-  read.value = readNext();
+  const lead = kind === CALL || kind === SETTLE ? readNext() : undefined;
+  return unpack(head, id, x, lead, readNext());
+}
+
+/** The message packed as these parts (in one of `readSets`, valid until the next read at its depth). */
+function unpack(head: number, id: number, x: number, lead: unknown, value: unknown): Message {
+  const set = readSets[readDepth] ??= messageSet();
+  let message: Message;
+  switch (head & KIND) {
+    case CALL: {
+      const call = message = set.call;
+      call.id = id;
+      call.fn = x;
+      call.timeout = lead as Timeout | 0;
+      break;
+    }
+    case REPLY: {
+      const reply = message = set.reply;
+      reply.id = id;
+      reply.state = x;
+      break;
+    }
+    case CANCEL:
+      (message = set.cancel).id = id;
+      break;
+    case SETTLE: {
+      const settle = message = set.settle;
+      settle.future = lead as string;
+      settle.state = x;
+      break;
+    }
+    case CRASH:
+      (message = set.crash).loadFailed = x === LOAD_FAILED;
+      break;
+    case NAME:
+      (message = set.name).number = id;
+      break;
+    default:
+      throw new Error(`tandem: corrupt message (head ${head})`);
+  }
+  message.value = value;
+  message.special = (head & SPECIAL) !== 0;
+  return message;
 }
 
 /** What a message's value is, for errors (made only when one is needed). */
-function describe(kind: number, x: number, label: string): string {
+function describe(kind: number, state: number, label: string): string {
   switch (kind) {
     case CALL:
       return `${label} arguments`;
-    case RESULT:
-      return x === FULFILLED ? `the result of ${label}` : `the error of ${label}`;
+    case REPLY:
+      return state === FULFILLED ? `the result of ${label}` : `the error of ${label}`;
     case CANCEL:
       return "the cancellation reason";
     case SETTLE:

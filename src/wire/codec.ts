@@ -1,12 +1,15 @@
 /**
  * How values cross threads.
  *
- * Plain JSON data (finite numbers, strings, booleans, null, dense arrays and
- * plain objects of them) is sent as JSON text through a shared-memory ring:
- * that is the fast path. Everything else keeps structured-clone semantics
- * (Map, Set, Date, BigInt, typed arrays, cycles, `undefined`) and goes through
- * a MessagePort, after {@linkcode encode} replaced what structured clone
- * would lose or refuse with markers:
+ * Plain data (see `record.ts`: numbers, strings, booleans, `undefined`,
+ * `null`, dense arrays and plain objects of them) never comes here: the
+ * channel writes it as a binary record into a shared-memory ring, the fast
+ * path (see `channel.ts`). Everything else keeps structured-clone semantics
+ * (Map, Set, Date, BigInt, typed arrays, cycles) after {@linkcode encode}
+ * replaced what structured clone would lose or refuse with markers. What
+ * `encode` returns goes as a record through the ring too if it is plain data
+ * by then (an error becomes plain objects, say), and otherwise through a
+ * MessagePort, as structured clone copies it:
  *
  * - errors keep their class, message, stack, `cause`, `errors` and own
  *   enumerable properties;
@@ -28,7 +31,7 @@
  * @module
  */
 
-import { tandemErrors } from "../errors.ts";
+import { dataCloneError, tandemErrors } from "../errors.ts";
 import { Future, internals, resolvers } from "../future/future.ts";
 import { isPlain } from "./plain.ts";
 import { type Movable, takeMark } from "../future/transfer.ts";
@@ -113,10 +116,8 @@ function nestedTooDeep(path: string): DOMException {
   );
 }
 
-/** A `DataCloneError` (a `DOMException`, as `structuredClone` throws). */
-export function dataCloneError(message: string): DOMException {
-  return new DOMException(message, "DataCloneError");
-}
+// (It lives in errors.ts, so that future/transfer.ts, below this layer, throws the same.)
+export { dataCloneError };
 
 type Marker = { [MARK]: string } & Record<string, unknown>;
 

@@ -1,12 +1,17 @@
 /**
- * Plain data: what JSON text carries exactly.
+ * JSON-plain data: what JSON text carries exactly (finite numbers but `-0`,
+ * strings, booleans, `null`, dense arrays and plain objects of them, at most
+ * 64 levels deep). It is a part of what the wire calls plain data (see
+ * `record.ts`, which also carries `undefined`, `NaN`, the infinities and
+ * `-0`): {@linkcode isPlain} tells the Queue which items it stores as JSON
+ * text, and `encode` (`codec.ts`) which values need no markers.
  *
  * @module
  */
 
 const MAX_PLAIN_DEPTH = 64;
 
-/** True for data that JSON carries exactly. */
+/** True for JSON-plain data: what JSON text carries exactly (see above). */
 export function isPlain(value: unknown, depth = 0): boolean {
   switch (typeof value) {
     case "string":

@@ -4,16 +4,19 @@
  * first), and reading builds the value straight from shared memory (no string
  * to parse). On one core a tiny call round trip costs 1.02× the raw Atomics
  * floor this way, against 1.6× with JSON text in the same ring (measured in
- * isolation, see the closing note of issue 2).
+ * isolation, with everything but the value's form the same).
  *
- * Plain data is what structured clone would copy as is and this form carries
- * exactly: `undefined`, `null`, booleans, every number (including `-0`,
+ * Plain data (on the wire) is what structured clone would copy as is and
+ * this form carries exactly: `undefined`, `null`, booleans, every number (including `-0`,
  * `NaN` and the infinities), strings (any UTF-16, lone surrogates too), dense
  * arrays, and objects whose prototype is `Object.prototype`, of plain data,
  * at most {@linkcode MAX_DEPTH} deep.
  * Anything else (Map, Date, class instances, holes, cycles, futures, errors)
  * makes {@linkcode RecordWriter.append} answer false, and the sender takes the
- * structured-clone road instead.
+ * structured-clone road instead. (Not the same as `plain.ts`'s JSON-plain
+ * data, which leaves out `undefined`, `NaN`, the infinities and `-0`, as
+ * JSON text cannot carry them: there is no separate check here, writing is
+ * the check.)
  *
  * Layout: one tag unit, then
  * - `INT`: an int32 as two units (low first);
