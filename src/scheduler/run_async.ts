@@ -9,7 +9,7 @@ import { CancelledError } from "../errors.ts";
 import { FULFILLED, internals } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { checkBody, type RunOptions } from "./run.ts";
-import { type Fiber, Scheduler, type Task } from "./run_loop.ts";
+import { type Fiber, type ReadyListener, Scheduler, type Task } from "./run_loop.ts";
 import { type Clock, realClock, VirtualClock } from "./virtual_clock.ts";
 import { platform } from "../platform/platform.ts";
 
@@ -224,7 +224,7 @@ function runHosted<T>(
  * timer (or, for an autojumping virtual clock, a jump after the host's
  * turn) stands for the next timer of the run.
  */
-class HostedDriver {
+class HostedDriver implements ReadyListener {
   readonly scheduler: Scheduler;
   /** A turn is under way: tasks made ready meanwhile are stepped by it. */
   #turning = false;
@@ -239,15 +239,15 @@ class HostedDriver {
   #timerDue = Infinity;
 
   constructor(clock: Clock, readonly host: Host) {
-    this.scheduler = new Scheduler(clock, this.#ready);
+    this.scheduler = new Scheduler(clock, this);
   }
 
   /** A task became ready: a turn is asked for, unless one is under way or asked for. */
-  readonly #ready = (): void => {
+  taskReady(): void {
     if (this.#turning || this.#scheduled || this.#ended) return;
     this.#scheduled = true;
     this.host.soon(this.#turn);
-  };
+  }
 
   readonly #turn = (): void => {
     this.#scheduled = false;
