@@ -91,7 +91,10 @@ export interface FutureInternals {
   link(future: Future<unknown>): FutureLink | undefined;
   setLink(future: Future<unknown>, link: FutureLink | undefined): void;
   markRunning(future: Future<unknown>): void;
-  outcome(future: Future<unknown>): { state: number; value: unknown } | undefined;
+  /** The numeric state (`FULFILLED`, …; below `FULFILLED`: not settled), read without allocating. */
+  state(future: Future<unknown>): number;
+  /** The value or failure of a settled future (see `outcome.ts` for an `Outcome`). */
+  value(future: Future<unknown>): unknown;
   /** Drops a callback given to `onDone` (a waiter that gave up). */
   unsubscribe(future: Future<unknown>, callback: (future: never) => void): void;
   /** The future adopts a Promise of this thread (`Future.from`). */
@@ -179,7 +182,8 @@ export class Future<T> implements Waitable<T> {
       markRunning: (f) => {
         if (f.#state === PENDING) f.#state = RUNNING;
       },
-      outcome: (f) => f.#state < FULFILLED ? undefined : { state: f.#state, value: f.#value },
+      state: (f) => f.#state,
+      value: (f) => f.#value,
       unsubscribe: (f, callback) => {
         const callbacks = f.#callbacks;
         if (callbacks === callback) f.#callbacks = undefined;

@@ -83,8 +83,9 @@ class ShareLink implements FutureLink {
   settled(future: Future<unknown>): void {
     this.inner?.settled?.(future);
     registry.delete(this.id);
-    const outcome = internals.outcome(future)!;
-    const value = outcome.value;
+    // (State and value as they are, not an Outcome: a cancel crosses as a cancel.)
+    const state = internals.state(future);
+    const value = internals.value(future);
     let sends = 0;
     for (const route of this.routes) if (route !== this.arrivedOver && route.alive) sends++;
     // A value moved to one thread could not reach the others: it is copied to each.
@@ -92,7 +93,7 @@ class ShareLink implements FutureLink {
     for (const route of this.routes) {
       if (route !== this.arrivedOver && route.alive) {
         try {
-          route.sendSettle(this.id, outcome.state, outcome.value);
+          route.sendSettle(this.id, state, value);
         } catch (error) {
           // The value cannot cross (a bad transfer, say): the other side
           // fails with the DataCloneError naming it rather than wait for ever.
@@ -130,7 +131,7 @@ function linkOf(future: Future<unknown>, route: Route): ShareLink {
   const id = `${threadTag}.${nextId++}`;
   const link = new ShareLink(id, new Int32Array(new SharedArrayBuffer(4)), route.blocker, current);
   internals.setLink(future, link);
-  if (!internals.outcome(future)) {
+  if (internals.state(future) < FULFILLED) {
     registry.set(id, future);
     route.blocker.arm(route.blocker.ticket()); // before the send: its outcome may come back fast
   }
@@ -146,7 +147,8 @@ export function shareFuture(
   const link = linkOf(future, route);
   link.routes.add(route);
   if (viaResolver) link.settleableElsewhere = true;
-  const outcome = internals.outcome(future);
+  const state = internals.state(future);
+  const outcome = state < FULFILLED ? undefined : { state, value: internals.value(future) };
   return { id: link.id, cell: link.cell.buffer as SharedArrayBuffer, outcome };
 }
 

@@ -12,6 +12,7 @@ import {
   WorkerCrashedError,
 } from "../errors.ts";
 import { Future, internals } from "../future/future.ts";
+import { outcomeOf } from "../future/outcome.ts";
 import { BoundedCache } from "../thread/bounded_cache.ts";
 import { Channel } from "../wire/channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
@@ -574,7 +575,8 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       if (failures.length === 0) return resolve();
       const errors = failures.map((call) => {
         internals.observe(call);
-        return internals.outcome(call)!.value;
+        const outcome = outcomeOf(call)!;
+        return outcome.ok ? outcome.value : outcome.error;
       });
       reject(
         new AggregateError(
@@ -715,9 +717,9 @@ class Fanout<R> {
         call.onDone(() => {
           this.#running.delete(call);
           if (this.#stopped) return;
-          const { value } = internals.outcome(call as Future<unknown>)!;
-          if (call.state === "fulfilled") this.fulfilled(value as R, at);
-          else this.#fail(value);
+          const outcome = outcomeOf(call)!;
+          if (outcome.ok) this.fulfilled(outcome.value, at);
+          else this.#fail(outcome.error);
         });
       }
     } finally {

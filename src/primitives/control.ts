@@ -8,6 +8,7 @@
 import { LoopClosedError, LoopNotFoundError, TimeoutError } from "../errors.ts";
 import { registerShareable, shareables } from "../wire/codec.ts";
 import { FULFILLED, Future, internals, REJECTED } from "../future/future.ts";
+import { adopt } from "../future/outcome.ts";
 import { existingHub, hub } from "../thread/hub.ts";
 import { threadId } from "../thread/threads.ts";
 import { callUp, hasParent, onForwarded } from "../loop/upstream.ts";
@@ -118,8 +119,7 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
           this.#answering.add(answer);
           result.onDone(() => {
             this.#answering.delete(answer);
-            const outcome = internals.outcome(result)!;
-            internals.settle(answer, outcome.state, outcome.value);
+            adopt(answer, result);
           });
         } else internals.settle(answer, FULFILLED, result);
       } catch (error) {

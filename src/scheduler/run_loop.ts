@@ -603,9 +603,9 @@ export class Scheduler implements ClockListener {
   #resume(fiber: Fiber, future: Future<unknown>): void {
     if (fiber.waitingOn !== future) return; // it stopped waiting (cancelled) meanwhile
     this.#endWait(fiber);
-    const outcome = internals.outcome(future)!;
-    fiber.throwing = outcome.state !== FULFILLED;
-    fiber.input = outcome.value;
+    // (No Outcome object: read in place, once per resumed wait.)
+    fiber.throwing = internals.state(future) !== FULFILLED;
+    fiber.input = internals.value(future);
     fiber.resumedBy = future;
     this.#enqueue(fiber);
   }
@@ -708,10 +708,10 @@ export class Scheduler implements ClockListener {
     }
     const yielded: unknown = result.value;
     if (yielded instanceof Future) {
-      const outcome = internals.outcome(yielded);
-      if (outcome !== undefined) {
-        fiber.throwing = outcome.state !== FULFILLED;
-        fiber.input = outcome.value;
+      const state = internals.state(yielded);
+      if (state >= FULFILLED) {
+        fiber.throwing = state !== FULFILLED;
+        fiber.input = internals.value(yielded);
         return fiber.iterator;
       }
       if (fiber.pending?.length) {
