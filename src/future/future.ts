@@ -46,11 +46,39 @@ export interface Blocker {
 }
 
 /**
- * What connects a future to other threads. Every method is optional but
- * `blocker` and `stalled`.
+ * What connects a future to other threads: arbitration ("first settle wins"
+ * across threads) and what the other side is told. Every hook is optional; a
+ * link without {@linkcode FutureLink.waiting} only arbitrates (`wait()` then
+ * throws `DeadlockError` as for an unlinked future).
  * @internal
  */
 export interface FutureLink {
+  /** Cross-thread arbitration before a local settle; false: another thread won. */
+  claim?(): boolean;
+  /** After the future settled (any way). */
+  settled?(future: Future<unknown>): void;
+  /** After a local `cancel()` won. */
+  cancelled?(error: CancelledError): void;
+  /**
+   * A callback or a promise now waits for the outcome: the link makes sure
+   * this thread's event loop hears of it (a blocking `wait()` pumps by
+   * itself, so the link need not pay for that until someone awaits).
+   */
+  watched?(): void;
+  /**
+   * How `wait()` blocks until another thread may have settled the future.
+   * (A link class that is its own policy returns `this` from a getter: no
+   * second object per linked future.)
+   */
+  readonly waiting?: WaitPolicy;
+}
+
+/**
+ * The waiting policy of a linked future: what `wait()` (and a blocking run's
+ * stall check) blocks on, until when, and when to give up.
+ * @internal
+ */
+export interface WaitPolicy {
   readonly blocker: Blocker;
   /** `performance.now()` time at which `wait()` calls `expire()`. */
   readonly deadline?: number;
@@ -61,12 +89,6 @@ export interface FutureLink {
    */
   readonly ticket?: number;
   expire?(): void;
-  /** Cross-thread arbitration before a local settle; false: another thread won. */
-  claim?(): boolean;
-  /** After the future settled (any way). */
-  settled?(future: Future<unknown>): void;
-  /** After a local `cancel()` won. */
-  cancelled?(error: CancelledError): void;
   /**
    * An error to throw from `wait()` when nothing can settle the future any
    * more (marked by {@linkcode localStall} if this thread still could).
@@ -74,12 +96,6 @@ export interface FutureLink {
   stalled(): Error | undefined;
   /** `wait()` is about to throw (timeout, stall): a request behind the future may withdraw. */
   gaveUp?(): void;
-  /**
-   * A callback or a promise now waits for the outcome: the link makes sure
-   * this thread's event loop hears of it (a blocking `wait()` pumps by
-   * itself, so the link need not pay for that until someone awaits).
-   */
-  watched?(): void;
 }
 
 // Stored without T, so that Future<T> stays assignable to Future<unknown>.
@@ -340,35 +356,35 @@ export class Future<T> implements Waitable<T> {
     const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
     // Pumping (and asking whether the other side is gone) only pays after
     // the doorbell moved: a peer rings after it wrote, or when it dies.
-    let pumped = this.#link?.ticket;
+    let pumped = this.#link?.waiting?.ticket;
     for (;;) {
-      const link = this.#link;
-      if (link === undefined) throw this.#deadlock();
-      const blocker = link.blocker;
+      const policy = this.#link?.waiting;
+      if (policy === undefined) throw this.#deadlock();
+      const blocker = policy.blocker;
       const ticket = blocker.ticket();
       if (ticket !== pumped) {
         blocker.pump();
         pumped = ticket;
         if (this.#state >= FULFILLED) return this.#outcome();
-        const stalled = link.stalled();
+        const stalled = policy.stalled();
         if (stalled) {
-          link.gaveUp?.();
+          policy.gaveUp?.();
           throw stalled;
         }
       }
-      const deadline = link.deadline ?? Infinity;
+      const deadline = policy.deadline ?? Infinity;
       if (deadline === Infinity && until === Infinity) {
         blocker.block(ticket, Infinity); // (reading the clock costs 0.1 µs)
         continue;
       }
       const now = performance.now();
       if (now >= deadline) {
-        link.expire?.();
+        policy.expire?.();
         pumped = undefined; // (to look at the outcome, whoever settled it)
         continue;
       }
       if (now >= until) {
-        link.gaveUp?.();
+        policy.gaveUp?.();
         throw new TimeoutError(`wait() timed out after ${timeoutMs} ms`);
       }
       blocker.block(ticket, Math.min(until, deadline) - now);

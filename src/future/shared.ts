@@ -25,6 +25,7 @@ import {
   internals,
   localStall,
   REJECTED,
+  type WaitPolicy,
 } from "./future.ts";
 
 /** One thread's connection to another, as far as shared futures care. */
@@ -53,7 +54,7 @@ const registry = new Map<string, Future<unknown>>();
 const threadTag = Math.random().toString(36).slice(2, 10);
 let nextId = 0;
 
-class ShareLink implements FutureLink {
+class ShareLink implements FutureLink, WaitPolicy {
   readonly routes = new Set<Route>();
   /** Resolvers left this thread, or the future came from elsewhere. */
   settleableElsewhere = false;
@@ -67,12 +68,17 @@ class ShareLink implements FutureLink {
     readonly inner: FutureLink | undefined,
   ) {}
 
+  /** Its own waiting policy, which defers to the inner link's where it has one. */
+  get waiting(): WaitPolicy {
+    return this;
+  }
+
   get deadline(): number | undefined {
-    return this.inner?.deadline;
+    return this.inner?.waiting?.deadline;
   }
 
   expire(): void {
-    this.inner?.expire?.();
+    this.inner?.waiting?.expire?.();
   }
 
   claim(): boolean {
@@ -108,7 +114,9 @@ class ShareLink implements FutureLink {
   }
 
   stalled(): Error | undefined {
-    if (this.inner) return this.inner.stalled();
+    // (An inner link always came with a waiting policy; one without stalls as if none.)
+    const inner = this.inner?.waiting;
+    if (inner) return inner.stalled();
     if (!this.settleableElsewhere) {
       return localStall(
         new DeadlockError(

@@ -16,7 +16,7 @@ import { outcomeOf } from "../future/outcome.ts";
 import { BoundedCache } from "../thread/bounded_cache.ts";
 import { Channel } from "../wire/channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
-import { hub } from "../thread/hub.ts";
+import { hub, onHub } from "../thread/hub.ts";
 import { threadId, threads } from "../thread/threads.ts";
 import {
   loopsToInherit,
@@ -106,7 +106,7 @@ interface Target {
 let turnTicket: number | undefined;
 function listenAtTurnEnd(call: Future<unknown>): void {
   if (turnTicket !== undefined) return;
-  const ticket = (internals.link(call) as { ticket?: unknown } | undefined)?.ticket;
+  const ticket = internals.link(call)?.waiting?.ticket;
   if (typeof ticket !== "number") return;
   turnTicket = ticket;
   queueMicrotask(() => {
@@ -486,8 +486,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       reject,
     );
     internals.setLink(future as Future<unknown>, {
-      blocker: hub(),
-      stalled: () => undefined,
+      waiting: onHub(),
       cancelled: (error) => fanout.stop(error),
     });
     fill();
@@ -609,13 +608,14 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       }
     };
     internals.setLink(future as Future<unknown>, {
-      blocker: hub(),
-      // A blocking wait on the close ends the grace itself (timers cannot fire meanwhile).
-      get deadline() {
-        return graceEnd;
+      waiting: {
+        ...onHub(),
+        // A blocking wait on the close ends the grace itself (timers cannot fire meanwhile).
+        get deadline() {
+          return graceEnd;
+        },
+        expire: terminate,
       },
-      expire: terminate,
-      stalled: () => undefined,
     });
     const pending = core.pending();
     // What is still pending is the close's to wait for: a failure of it that

@@ -59,11 +59,11 @@ import {
   CANCELLED,
   FULFILLED,
   Future,
-  type FutureLink,
   internals,
   isLocalStall,
   REJECTED,
   toCancelledError,
+  type WaitPolicy,
 } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { existingHub, hub } from "../thread/hub.ts";
@@ -760,7 +760,7 @@ export class Scheduler implements ClockListener {
     fiber.input = undefined;
     fiber.waitingOn = future;
     fiber.phase = WAITING;
-    const link = internals.link(future);
+    const link = internals.link(future)?.waiting;
     if (link !== undefined) {
       fiber.linked = true;
       this.#linked.add(fiber);
@@ -818,7 +818,7 @@ export class Scheduler implements ClockListener {
     let next = Infinity;
     let expired = false;
     for (const fiber of this.#linked) {
-      const link = internals.link(fiber.waitingOn!)!;
+      const link = internals.link(fiber.waitingOn!)!.waiting!;
       let deadline = link.deadline ?? Infinity;
       if (deadline <= now) {
         expired = true;
@@ -935,7 +935,7 @@ export class Scheduler implements ClockListener {
     let live = false;
     let local: Fiber[] | undefined;
     for (const fiber of this.#linked) {
-      const link: FutureLink = internals.link(fiber.waitingOn!)!;
+      const link: WaitPolicy = internals.link(fiber.waitingOn!)!.waiting!;
       const stalled = link.stalled();
       if (stalled === undefined) live = true;
       else if (isLocalStall(stalled)) (local ??= []).push(fiber);
@@ -948,7 +948,7 @@ export class Scheduler implements ClockListener {
     if (local === undefined) return { delivered, linked: live };
     if (!idle || live || delivered) return { delivered, linked: true };
     for (const fiber of local) {
-      const link: FutureLink = internals.link(fiber.waitingOn!)!;
+      const link: WaitPolicy = internals.link(fiber.waitingOn!)!.waiting!;
       const stalled = link.stalled();
       if (stalled === undefined) continue;
       this.interrupt(fiber, stalled, false);

@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Blocker } from "../future/future.ts";
+import type { Blocker, WaitPolicy } from "../future/future.ts";
 import { pendingShared } from "../future/shared.ts";
 import { AdaptiveSpin, sleepOn } from "./adaptive_spin.ts";
 import { type Bell, ownBell } from "./threads.ts";
@@ -143,4 +143,18 @@ export function existingHub(): Hub | undefined {
 /** Installs the hub of a worker thread before anything else asks for one. */
 export function installHub(h: Hub): void {
   current = h;
+}
+
+function neverStalled(): undefined {
+  return undefined;
+}
+
+/**
+ * The waiting policy of a future that this thread's own business settles (a
+ * `ControlHost`'s next request, a fanout, a loop's close): block on this
+ * thread's hub; never stalled, since what settles it arrives through the hub
+ * or this thread's own timers. (Not cached: a worker's hub is installed late.)
+ */
+export function onHub(): WaitPolicy {
+  return { blocker: hub(), stalled: neverStalled };
 }

@@ -28,6 +28,7 @@ import {
   type FutureLink,
   internals,
   REJECTED,
+  type WaitPolicy,
 } from "../future/future.ts";
 import { type Route, routeGone, settleMessage } from "../future/shared.ts";
 import type { Bell } from "../thread/threads.ts";
@@ -755,7 +756,7 @@ function describe(kind: number, x: number, label: string): string {
 }
 
 /** Ties a call's future to its channel: timeout, cancellation, liveness. */
-class CallLink implements FutureLink {
+class CallLink implements FutureLink, WaitPolicy {
   readonly #deadline: number;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #signal: AbortSignal | undefined = undefined;
@@ -785,6 +786,11 @@ class CallLink implements FutureLink {
 
   get blocker(): Hub {
     return this.channel.blocker;
+  }
+
+  /** Its own waiting policy (no second object per call). */
+  get waiting(): WaitPolicy {
+    return this;
   }
 
   /** Cancels the call when `signal` aborts. */
