@@ -11,7 +11,7 @@ import {
   UnknownTaskTypeError,
   WorkerCrashedError,
 } from "../errors.ts";
-import { Future, internals } from "../future/future.ts";
+import { Future, internals, takeOver } from "../future/future.ts";
 import { outcomeOf } from "../future/outcome.ts";
 import { BoundedCache } from "../thread/bounded_cache.ts";
 import { Channel } from "../wire/channel.ts";
@@ -131,14 +131,13 @@ class LoopCore {
    * turn they failed in): `close()` fails with those (once each).
    */
   readonly unobserved = new Set<Future<unknown>>();
-  readonly noteUnobserved = (call: Future<unknown>): void => {
+  readonly noteUnobserved = (call: Future<unknown>, report: Promise<unknown> | undefined): void => {
     const unobserved = this.unobserved;
     // (Pruned as it grows: a look taken later takes a failure out.)
     if (unobserved.size >= 64 && (unobserved.size & (unobserved.size - 1)) === 0) {
       for (const old of unobserved) if (internals.observed(old)) unobserved.delete(old);
     }
     unobserved.add(call);
-    const report = internals.report(call);
     if (report === undefined) return;
     if (reports === undefined) {
       reports = new WeakMap();
@@ -621,7 +620,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
     // What is still pending is the close's to wait for: a failure of it that
     // nobody looks at fails the close (not the program, as an unhandled
     // rejection in a turn where the closer could not catch it).
-    for (const call of pending) internals.takeOver(call);
+    for (const call of pending) takeOver(call);
     let remaining = pending.length;
     if (remaining === 0) stop();
     else for (const call of pending) internals.whenDone(call, () => --remaining === 0 && stop());
