@@ -46,7 +46,10 @@ export interface Route {
 export interface SharedRef {
   id: string;
   cell: SharedArrayBuffer;
-  /** Set when the future had settled before it was sent. */
+  /**
+   * Set when the future had settled before it was sent. (The numeric state,
+   * not an `Outcome`: a cancelled future must arrive cancelled.)
+   */
   outcome?: { state: number; value: unknown };
 }
 

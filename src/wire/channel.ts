@@ -330,7 +330,10 @@ export class Channel implements Pumped, Route {
     return future;
   }
 
-  /** The outcome of call `id`, from the worker side. */
+  /**
+   * The outcome of call `id`, from the worker side. (An `Outcome` taken
+   * apart, `ok` and the value or error: every call replies, so no object.)
+   */
   reply(id: number, ok: boolean, value: unknown, label: string): void {
     if (!this.#replying()) return;
     try {
