@@ -21,10 +21,10 @@ test("settleWith: first settle wins", () => {
   const future = new Future<string>();
   assert.equal(settleWith(future, ok("a")), true);
   assert.equal(settleWith(future, err(new Error("late"))), false);
-  assert.equal(future.wait(), "a");
+  assert.equal(future.wait(), "a"); // unbounded: settled
   const failed = new Future<string>();
   settleWith(failed, err(new Error("no")));
-  assert.throws(() => failed.wait(), /no/);
+  assert.throws(() => failed.wait(), /no/); // unbounded: settled
 });
 
 test("adopt copies the state as it is: a cancelled source gives a cancelled target", () => {
@@ -35,6 +35,6 @@ test("adopt copies the state as it is: a cancelled source gives a cancelled targ
   assert.equal(target.state, "cancelled");
   const fulfilled = new Future<number>();
   adopt(fulfilled as Future<unknown>, Future.resolve(5) as Future<unknown>);
-  assert.equal(fulfilled.wait(), 5);
+  assert.equal(fulfilled.wait(), 5); // unbounded: settled
   assert.throws(() => adopt(new Future(), new Future()), /pending/);
 });
