@@ -54,6 +54,7 @@ export { run, sync } from "./src/scheduler/run.ts";
 export type { RunOptions } from "./src/scheduler/run.ts";
 export { runAsync, startGuestRun } from "./src/scheduler/run_async.ts";
 export type { GuestHost } from "./src/scheduler/run_async.ts";
+export type { Outcome } from "./src/future/outcome.ts";
 export type { Task } from "./src/scheduler/run_loop.ts";
 export { laterErrors, scope } from "./src/scheduler/scope.ts";
 export type { Scope, ScopeOptions } from "./src/scheduler/scope.ts";

@@ -47,11 +47,39 @@ export interface Blocker {
 }
 
 /**
- * What connects a future to other threads. Every method is optional but
- * `blocker` and `stalled`.
+ * What connects a future to other threads: arbitration ("first settle wins"
+ * across threads) and what the other side is told. Every hook is optional; a
+ * link without {@linkcode FutureLink.waiting} only arbitrates (`wait()` then
+ * throws `DeadlockError` as for an unlinked future).
  * @internal
  */
 export interface FutureLink {
+  /** Cross-thread arbitration before a local settle; false: another thread won. */
+  claim?(): boolean;
+  /** After the future settled (any way). */
+  settled?(future: Future<unknown>): void;
+  /** After a local `cancel()` won. */
+  cancelled?(error: CancelledError): void;
+  /**
+   * A callback or a promise now waits for the outcome: the link makes sure
+   * this thread's event loop hears of it (a blocking `wait()` pumps by
+   * itself, so the link need not pay for that until someone awaits).
+   */
+  watched?(): void;
+  /**
+   * How `wait()` blocks until another thread may have settled the future.
+   * (A link class that is its own policy returns `this` from a getter: no
+   * second object per linked future.)
+   */
+  readonly waiting?: WaitPolicy;
+}
+
+/**
+ * The waiting policy of a linked future: what `wait()` (and a blocking run's
+ * stall check) blocks on, until when, and when to give up.
+ * @internal
+ */
+export interface WaitPolicy {
   readonly blocker: Blocker;
   /** `performance.now()` time at which `wait()` calls `expire()`. */
   readonly deadline?: number;
@@ -62,12 +90,6 @@ export interface FutureLink {
    */
   readonly ticket?: number;
   expire?(): void;
-  /** Cross-thread arbitration before a local settle; false: another thread won. */
-  claim?(): boolean;
-  /** After the future settled (any way). */
-  settled?(future: Future<unknown>): void;
-  /** After a local `cancel()` won. */
-  cancelled?(error: CancelledError): void;
   /**
    * An error to throw from `wait()` when nothing can settle the future any
    * more (marked by {@linkcode localStall} if this thread still could).
@@ -75,62 +97,101 @@ export interface FutureLink {
   stalled(): Error | undefined;
   /** `wait()` is about to throw (timeout, stall): a request behind the future may withdraw. */
   gaveUp?(): void;
-  /**
-   * A callback or a promise now waits for the outcome: the link makes sure
-   * this thread's event loop hears of it (a blocking `wait()` pumps by
-   * itself, so the link need not pay for that until someone awaits).
-   */
-  watched?(): void;
 }
 
 // Stored without T, so that Future<T> stays assignable to Future<unknown>.
 type Callback = (future: never) => void;
 
-/** Internal hooks, for the modules that link futures to threads. */
+/** Told at once of a failure nobody observed, with the Promise that reports it (if made). */
+export type FailedUnobserved = (
+  future: Future<unknown>,
+  report: Promise<unknown> | undefined,
+) => void;
+
+/**
+ * What other modules may do to a future's private state (its `#` fields).
+ * Only what needs those fields is here; each member lists its users.
+ *
+ * Why a static block fills an exported object, rather than something
+ * cleaner: `#` fields are reachable only from code inside the class body,
+ * and the alternatives cost more than they clean. Public methods tagged
+ * `@internal` would sit on every future users hold (callable, listed by
+ * completion) and could be overridden by a subclass; symbol-keyed methods
+ * are just as reachable; a `WeakMap` side table, or fields made public,
+ * would put a hash lookup or an unprotected field on the hot path of every
+ * call (settle, link, state). The object is filled once, while the class is
+ * defined, and frozen: the binding is `const`, nothing outside can swap it.
+ */
 export interface FutureInternals {
+  /**
+   * Settles with a numeric state (`FULFILLED`, `REJECTED`, `CANCELLED`);
+   * `force` skips the link's `claim` (the outcome already won elsewhere).
+   * Users: `outcome.ts`, wire/channel (replies), shared.ts, primitives/*,
+   * scheduler/run_loop, limiter, pmap.
+   */
   settle(future: Future<unknown>, state: number, value: unknown, force?: boolean): boolean;
+  /** Users: shared.ts, scheduler/run_loop (a wait's policy), loop/background_loop (a call's ticket). */
   link(future: Future<unknown>): FutureLink | undefined;
+  /** Users: wire/channel, shared.ts, primitives/shared_primitive + control, loop/background_loop. */
   setLink(future: Future<unknown>, link: FutureLink | undefined): void;
+  /** A background call that was sent. User: wire/channel. */
   markRunning(future: Future<unknown>): void;
-  outcome(future: Future<unknown>): { state: number; value: unknown } | undefined;
-  /** Drops a callback given to `onDone` (a waiter that gave up). */
+  /**
+   * The numeric state (`FULFILLED`, …; below `FULFILLED`: not settled), read
+   * without allocating. Users: `outcome.ts`, shared.ts, scheduler/run_loop.
+   */
+  state(future: Future<unknown>): number;
+  /** The value or failure of a settled future (see `outcome.ts` for an `Outcome`); same users. */
+  value(future: Future<unknown>): unknown;
+  /** Drops a callback given to `onDone` (a waiter that gave up). User: scheduler/run_loop. */
   unsubscribe(future: Future<unknown>, callback: (future: never) => void): void;
-  /** The future adopts a Promise of this thread (`Future.from`). */
+  /** The future adopts a Promise of this thread (`Future.from`). User: scheduler/run_loop. */
   adoptsPromise(future: Future<unknown>): boolean;
   /**
    * Marks a future that only one waiter ever sees (an operation's own, such
    * as a `Limiter` slot's): if that waiter is cancelled after the future was
    * fulfilled but before it resumed, `giveBack(value)` passes the value on
    * and the cancel comes first (see the scheduler's guarantee 3).
+   * User: scheduler/limiter.
    */
   handsOver(future: Future<unknown>, giveBack: (value: never) => void): void;
-  /** The `giveBack` of a future marked by `handsOver`. */
+  /** The `giveBack` of a future marked by `handsOver`. User: scheduler/run_loop. */
   giveBack(future: Future<unknown>): ((value: unknown) => void) | undefined;
-  /** `onDone` for tandem's own bookkeeping: it does not count as looking at the outcome. */
+  /**
+   * `onDone` for tandem's own bookkeeping: it does not count as looking at
+   * the outcome. Users: loop/background_loop (close), loop/default_executor.
+   */
   whenDone(future: Future<unknown>, callback: (future: never) => void): void;
   /**
    * Makes a failure of `future` that nobody looks at (no `await`, `then`,
    * `wait`, `yield*` or `onDone`) reported as an unhandled Promise rejection
    * once the turn it failed in is over (see `Future`); `failed`, if given,
-   * is told of such failures at once (a loop collects them for `close()`).
+   * is told of such failures at once, with that Promise (a loop collects
+   * them for `close()`). Users: loop/background_loop, tests/loop/unobserved_test.
    */
-  reportUnobserved(future: Future<unknown>, failed?: (future: Future<unknown>) => void): void;
-  /**
-   * A failure of `future` nobody observes is told to its `failed` callback
-   * only, not reported as an unhandled rejection: someone else (a closing
-   * loop) takes it on.
-   */
-  takeOver(future: Future<unknown>): void;
-  /** Somebody looked at the outcome of `future` (or will). */
+  reportUnobserved(future: Future<unknown>, failed?: FailedUnobserved): void;
+  /** Somebody looked at the outcome of `future` (or will). User: loop/background_loop. */
   observed(future: Future<unknown>): boolean;
-  /** The rejected Promise that reports the failure of `future` nobody observed, if it was made. */
-  report(future: Future<unknown>): Promise<unknown> | undefined;
-  /** Counts as looking at `future`'s outcome (its failure is taken care of). */
+  /**
+   * Counts as looking at `future`'s outcome (its failure is taken care of).
+   * Users: loop/background_loop (close), wire/codec (a future sent away).
+   */
   observe(future: Future<unknown>): void;
 }
 
 /** @internal */
-export let internals: FutureInternals;
+export const internals: FutureInternals = {} as FutureInternals;
+
+/**
+ * A failure of `future` nobody observes is told to its `failed` callback
+ * only, not reported as an unhandled rejection: someone else (a closing
+ * loop) takes it on. (No private state: a module-level set.)
+ * User: loop/background_loop.
+ * @internal
+ */
+export function takeOver(future: Future<unknown>): void {
+  takenOver.add(future);
+}
 
 /**
  * A value that may not be there yet, consumed in three ways: `await future`,
@@ -171,10 +232,10 @@ export class Future<T> implements Waitable<T> {
    * somebody consumed the outcome or said they will (`then`, `wait`,
    * `onDone`, `yield*`). (One field: every task is a future too.)
    */
-  #reportTo: ((future: Future<unknown>) => void) | null | typeof OBSERVED | undefined = undefined;
+  #reportTo: FailedUnobserved | null | typeof OBSERVED | undefined = undefined;
 
   static {
-    internals = {
+    const hooks: FutureInternals = {
       settle: (f, state, value, force) => f.#settle(state, value, force),
       link: (f) => f.#link,
       setLink: (f, link) => {
@@ -183,7 +244,8 @@ export class Future<T> implements Waitable<T> {
       markRunning: (f) => {
         if (f.#state === PENDING) f.#state = RUNNING;
       },
-      outcome: (f) => f.#state < FULFILLED ? undefined : { state: f.#state, value: f.#value },
+      state: (f) => f.#state,
+      value: (f) => f.#value,
       unsubscribe: (f, callback) => {
         const callbacks = f.#callbacks;
         if (callbacks === callback) f.#callbacks = undefined;
@@ -203,11 +265,10 @@ export class Future<T> implements Waitable<T> {
         f.#reportTo = failed ?? null;
         if (f.#state === REJECTED) f.#report();
       },
-      takeOver: (f) => void takenOver.add(f),
       observed: (f) => f.#reportTo === OBSERVED,
-      report: (f) => f.#reportTo === undefined || f.#reportTo === OBSERVED ? undefined : f.#promise,
       observe: (f) => f.#observe(),
     };
+    Object.freeze(Object.assign(internals, hooks));
   }
 
   /**
@@ -347,35 +408,35 @@ export class Future<T> implements Waitable<T> {
     const until = timeoutMs === undefined ? Infinity : performance.now() + Math.max(0, timeoutMs);
     // Pumping (and asking whether the other side is gone) only pays after
     // the doorbell moved: a peer rings after it wrote, or when it dies.
-    let pumped = this.#link?.ticket;
+    let pumped = this.#link?.waiting?.ticket;
     for (;;) {
-      const link = this.#link;
-      if (link === undefined) throw this.#deadlock();
-      const blocker = link.blocker;
+      const policy = this.#link?.waiting;
+      if (policy === undefined) throw this.#deadlock();
+      const blocker = policy.blocker;
       const ticket = blocker.ticket();
       if (ticket !== pumped) {
         blocker.pump();
         pumped = ticket;
         if (this.#state >= FULFILLED) return this.#outcome();
-        const stalled = link.stalled();
+        const stalled = policy.stalled();
         if (stalled) {
-          link.gaveUp?.();
+          policy.gaveUp?.();
           throw stalled;
         }
       }
-      const deadline = link.deadline ?? Infinity;
+      const deadline = policy.deadline ?? Infinity;
       if (deadline === Infinity && until === Infinity) {
         blocker.block(ticket, Infinity); // (reading the clock costs 0.1 µs)
         continue;
       }
       const now = performance.now();
       if (now >= deadline) {
-        link.expire?.();
+        policy.expire?.();
         pumped = undefined; // (to look at the outcome, whoever settled it)
         continue;
       }
       if (now >= until) {
-        link.gaveUp?.();
+        policy.gaveUp?.();
         throw new TimeoutError(`wait() timed out after ${timeoutMs} ms`);
       }
       blocker.block(ticket, Math.min(until, deadline) - now);
@@ -429,7 +490,7 @@ export class Future<T> implements Waitable<T> {
     const reportTo = this.#reportTo;
     if (reportTo === undefined || reportTo === OBSERVED) return;
     if (!takenOver.has(this)) this.#promise = Promise.reject(this.#value);
-    reportTo?.(this as Future<unknown>);
+    reportTo?.(this as Future<unknown>, this.#promise);
   }
 
   #outcome(): T {
@@ -521,7 +582,7 @@ export const resolvers: WeakMap<
 function ignore(): void {}
 /** See `Future.#reportTo`. */
 const OBSERVED = 0;
-/** Futures whose unobserved failure someone else takes on (see `internals.takeOver`). */
+/** Futures whose unobserved failure someone else takes on (see {@linkcode takeOver}). */
 const takenOver = new WeakSet<Future<unknown>>();
 
 function runCallback(callback: Callback, future: Future<unknown>): void {

@@ -25,6 +25,7 @@ import {
   internals,
   localStall,
   REJECTED,
+  type WaitPolicy,
 } from "./future.ts";
 
 /** One thread's connection to another, as far as shared futures care. */
@@ -45,7 +46,10 @@ export interface Route {
 export interface SharedRef {
   id: string;
   cell: SharedArrayBuffer;
-  /** Set when the future had settled before it was sent. */
+  /**
+   * Set when the future had settled before it was sent. (The numeric state,
+   * not an `Outcome`: a cancelled future must arrive cancelled.)
+   */
   outcome?: { state: number; value: unknown };
 }
 
@@ -53,7 +57,7 @@ const registry = new Map<string, Future<unknown>>();
 const threadTag = Math.random().toString(36).slice(2, 10);
 let nextId = 0;
 
-class ShareLink implements FutureLink {
+class ShareLink implements FutureLink, WaitPolicy {
   readonly routes = new Set<Route>();
   /** Resolvers left this thread, or the future came from elsewhere. */
   settleableElsewhere = false;
@@ -67,12 +71,17 @@ class ShareLink implements FutureLink {
     readonly inner: FutureLink | undefined,
   ) {}
 
+  /** Its own waiting policy, which defers to the inner link's where it has one. */
+  get waiting(): WaitPolicy {
+    return this;
+  }
+
   get deadline(): number | undefined {
-    return this.inner?.deadline;
+    return this.inner?.waiting?.deadline;
   }
 
   expire(): void {
-    this.inner?.expire?.();
+    this.inner?.waiting?.expire?.();
   }
 
   claim(): boolean {
@@ -83,8 +92,9 @@ class ShareLink implements FutureLink {
   settled(future: Future<unknown>): void {
     this.inner?.settled?.(future);
     registry.delete(this.id);
-    const outcome = internals.outcome(future)!;
-    const value = outcome.value;
+    // (State and value as they are, not an Outcome: a cancel crosses as a cancel.)
+    const state = internals.state(future);
+    const value = internals.value(future);
     let sends = 0;
     for (const route of this.routes) if (route !== this.arrivedOver && route.alive) sends++;
     // A value moved to one thread could not reach the others: it is copied to each.
@@ -92,7 +102,7 @@ class ShareLink implements FutureLink {
     for (const route of this.routes) {
       if (route !== this.arrivedOver && route.alive) {
         try {
-          route.sendSettle(this.id, outcome.state, outcome.value);
+          route.sendSettle(this.id, state, value);
         } catch (error) {
           // The value cannot cross (a bad transfer, say): the other side
           // fails with the DataCloneError naming it rather than wait for ever.
@@ -107,7 +117,9 @@ class ShareLink implements FutureLink {
   }
 
   stalled(): Error | undefined {
-    if (this.inner) return this.inner.stalled();
+    // (An inner link always came with a waiting policy; one without stalls as if none.)
+    const inner = this.inner?.waiting;
+    if (inner) return inner.stalled();
     if (!this.settleableElsewhere) {
       return localStall(
         new DeadlockError(
@@ -130,7 +142,7 @@ function linkOf(future: Future<unknown>, route: Route): ShareLink {
   const id = `${threadTag}.${nextId++}`;
   const link = new ShareLink(id, new Int32Array(new SharedArrayBuffer(4)), route.blocker, current);
   internals.setLink(future, link);
-  if (!internals.outcome(future)) {
+  if (internals.state(future) < FULFILLED) {
     registry.set(id, future);
     route.blocker.arm(route.blocker.ticket()); // before the send: its outcome may come back fast
   }
@@ -146,7 +158,8 @@ export function shareFuture(
   const link = linkOf(future, route);
   link.routes.add(route);
   if (viaResolver) link.settleableElsewhere = true;
-  const outcome = internals.outcome(future);
+  const state = internals.state(future);
+  const outcome = state < FULFILLED ? undefined : { state, value: internals.value(future) };
   return { id: link.id, cell: link.cell.buffer as SharedArrayBuffer, outcome };
 }
 

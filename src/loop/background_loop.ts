@@ -11,11 +11,12 @@ import {
   UnknownTaskTypeError,
   WorkerCrashedError,
 } from "../errors.ts";
-import { Future, internals } from "../future/future.ts";
+import { Future, internals, takeOver } from "../future/future.ts";
+import { outcomeOf } from "../future/outcome.ts";
 import { BoundedCache } from "../thread/bounded_cache.ts";
 import { Channel } from "../wire/channel.ts";
 import type { Executor, FunctionRef } from "./executor.ts";
-import { hub } from "../thread/hub.ts";
+import { hub, onHub } from "../thread/hub.ts";
 import { threadId, threads } from "../thread/threads.ts";
 import {
   loopsToInherit,
@@ -101,7 +102,7 @@ export const CLOSE_GRACE_MS = 1000;
 let turnTicket: number | undefined;
 function listenAtTurnEnd(call: Future<unknown>): void {
   if (turnTicket !== undefined) return;
-  const ticket = (internals.link(call) as { ticket?: unknown } | undefined)?.ticket;
+  const ticket = internals.link(call)?.waiting?.ticket;
   if (typeof ticket !== "number") return;
   turnTicket = ticket;
   queueMicrotask(() => {
@@ -145,14 +146,13 @@ class LoopCore {
    * turn they failed in): `close()` fails with those (once each).
    */
   readonly unobserved = new Set<Future<unknown>>();
-  readonly noteUnobserved = (call: Future<unknown>): void => {
+  readonly noteUnobserved = (call: Future<unknown>, report: Promise<unknown> | undefined): void => {
     const unobserved = this.unobserved;
     // (Pruned as it grows: a look taken later takes a failure out.)
     if (unobserved.size >= 64 && (unobserved.size & (unobserved.size - 1)) === 0) {
       for (const old of unobserved) if (internals.observed(old)) unobserved.delete(old);
     }
     unobserved.add(call);
-    const report = internals.report(call);
     if (report === undefined) return;
     if (reports === undefined) {
       reports = new WeakMap();
@@ -492,8 +492,7 @@ export class BackgroundLoop<M = unknown> implements Executor, Disposable, AsyncD
       reject,
     );
     internals.setLink(future as Future<unknown>, {
-      blocker: hub(),
-      stalled: () => undefined,
+      waiting: onHub(),
       cancelled: (error) => fanout.stop(error),
     });
     fill();
@@ -639,7 +638,8 @@ class OwnWorkers implements Transport {
       if (failures.length === 0) return resolve();
       const errors = failures.map((call) => {
         internals.observe(call);
-        return internals.outcome(call)!.value;
+        const outcome = outcomeOf(call)!;
+        return outcome.ok ? outcome.value : outcome.error;
       });
       reject(
         new AggregateError(
@@ -672,19 +672,20 @@ class OwnWorkers implements Transport {
       }
     };
     internals.setLink(future as Future<unknown>, {
-      blocker: hub(),
-      // A blocking wait on the close ends the grace itself (timers cannot fire meanwhile).
-      get deadline() {
-        return graceEnd;
+      waiting: {
+        ...onHub(),
+        // A blocking wait on the close ends the grace itself (timers cannot fire meanwhile).
+        get deadline() {
+          return graceEnd;
+        },
+        expire: terminate,
       },
-      expire: terminate,
-      stalled: () => undefined,
     });
     const pending = this.pending();
     // What is still pending is the close's to wait for: a failure of it that
     // nobody looks at fails the close (not the program, as an unhandled
     // rejection in a turn where the closer could not catch it).
-    for (const call of pending) internals.takeOver(call);
+    for (const call of pending) takeOver(call);
     let remaining = pending.length;
     if (remaining === 0) stop();
     else for (const call of pending) internals.whenDone(call, () => --remaining === 0 && stop());
@@ -792,9 +793,9 @@ class Fanout<R> {
         call.onDone(() => {
           this.#running.delete(call);
           if (this.#stopped) return;
-          const { value } = internals.outcome(call as Future<unknown>)!;
-          if (call.state === "fulfilled") this.fulfilled(value as R, at);
-          else this.#fail(value);
+          const outcome = outcomeOf(call)!;
+          if (outcome.ok) this.fulfilled(outcome.value, at);
+          else this.#fail(outcome.error);
         });
       }
     } finally {

@@ -10,7 +10,8 @@
  */
 
 import { LoopNotFoundError } from "../errors.ts";
-import { FULFILLED, type Future, internals } from "../future/future.ts";
+import type { Future } from "../future/future.ts";
+import { outcomeOf } from "../future/outcome.ts";
 import { type CallHandler, type Channel, epochNow } from "../wire/channel.ts";
 
 /** Marks a forwarded call's function reference: `\0up:<kind>\0<target>\0<rest>`. */
@@ -83,8 +84,9 @@ export function forwardingHandler(): CallHandler {
       running.set(id, future);
       future.onDone(() => {
         running.delete(id);
-        const outcome = internals.outcome(future)!;
-        channel.reply(id, outcome.state === FULFILLED, outcome.value, "a forwarded call");
+        const outcome = outcomeOf(future)!;
+        const value = outcome.ok ? outcome.value : outcome.error;
+        channel.reply(id, outcome.ok, value, "a forwarded call");
       });
     },
     cancel(id, reason) {

@@ -8,7 +8,8 @@
 import { LoopClosedError, LoopNotFoundError, TimeoutError } from "../errors.ts";
 import { registerShareable, shareables } from "../wire/codec.ts";
 import { FULFILLED, Future, internals, REJECTED } from "../future/future.ts";
-import { existingHub, hub } from "../thread/hub.ts";
+import { adopt } from "../future/outcome.ts";
+import { existingHub, onHub } from "../thread/hub.ts";
 import { threadId } from "../thread/threads.ts";
 import { callUp, hasParent, onForwarded } from "../loop/upstream.ts";
 
@@ -97,7 +98,7 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
     existingHub()?.pump();
     if (this.#requests.length === 0 && timeoutMs > 0) {
       const arrived = this.#arrived = new Future<void>();
-      internals.setLink(arrived as Future<unknown>, { blocker: hub(), stalled: () => undefined });
+      internals.setLink(arrived as Future<unknown>, { waiting: onHub() });
       try {
         arrived.wait(timeoutMs);
       } catch (error) {
@@ -120,8 +121,7 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
           this.#answering.add(answer);
           result.onDone(() => {
             this.#answering.delete(answer);
-            const outcome = internals.outcome(result)!;
-            internals.settle(answer, outcome.state, outcome.value);
+            adopt(answer, result);
           });
         } else internals.settle(answer, FULFILLED, result);
       } catch (error) {

@@ -7,7 +7,8 @@
 import { QueueClosedError } from "../errors.ts";
 import { registerShareable } from "../wire/codec.ts";
 import { isPlain } from "../wire/plain.ts";
-import { Future, internals } from "../future/future.ts";
+import { Future } from "../future/future.ts";
+import { adopt } from "../future/outcome.ts";
 import { FIRST_WORD, SharedCore } from "./shared_primitive.ts";
 import { platform } from "../platform/platform.ts";
 import { isWholeAtLeast } from "../validate.ts";
@@ -295,15 +296,13 @@ export class Queue<T> implements AsyncIterable<T> {
       const { future, item } = this.#putters[0];
       const done = this.#tryPut(item);
       if (done === undefined) break;
-      const outcome = internals.outcome(done as Future<unknown>)!;
-      internals.settle(future as Future<unknown>, outcome.state, outcome.value);
+      adopt(future as Future<unknown>, done as Future<unknown>);
     }
     while (this.#getters.length > 0) {
       const future = this.#getters[0];
       const done = this.#tryGet();
       if (done === undefined) break;
-      const outcome = internals.outcome(done as Future<unknown>)!;
-      internals.settle(future as Future<unknown>, outcome.state, outcome.value);
+      adopt(future as Future<unknown>, done as Future<unknown>);
     }
   }
 }

@@ -25,7 +25,14 @@
 
 import { DeadlockError, LoopClosedError, WorkerCrashedError } from "../errors.ts";
 import { shareables } from "../wire/codec.ts";
-import { Future, internals, localStall, REJECTED } from "../future/future.ts";
+import {
+  Future,
+  type FutureLink,
+  internals,
+  localStall,
+  REJECTED,
+  type WaitPolicy,
+} from "../future/future.ts";
 import type { Route } from "../future/shared.ts";
 import { hub, type Pumped } from "../thread/hub.ts";
 import { slotOf, SLOTS, threadId, threads } from "../thread/threads.ts";
@@ -237,14 +244,19 @@ export class SharedCore implements Pumped {
     const thread = hub();
     const ticket = thread.ticket(); // before the check: a ring after it is not missed
     const future = new Future<T>();
-    internals.setLink(future as Future<unknown>, {
+    // (The link is its own waiting policy: one object, as before the split.)
+    const link: FutureLink & WaitPolicy = {
+      get waiting() {
+        return link;
+      },
       blocker: thread,
       // A blocking wait that gives up withdraws the request: no item or permit
       // may go to a future nobody waits on any more.
       gaveUp: () => future.cancel(),
       // A blocking wait ends when only this thread could change the object.
       stalled: () => this.alone(describe),
-    });
+    };
+    internals.setLink(future as Future<unknown>, link);
     this.#waiters.push(future as Future<unknown>);
     future.onDone(() => this.#forget(future as Future<unknown>));
     if (!this.#registered) {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { FULFILLED, internals } from "../future/future.ts";
+import { outcomeOf } from "../future/outcome.ts";
 import type { Operation } from "../future/waitable.ts";
 import { Scheduler } from "./run_loop.ts";
 import { type Clock, realClock, type VirtualClock } from "./virtual_clock.ts";
@@ -45,9 +45,9 @@ export function run<T>(body: () => Operation<T>, options: RunOptions = {}): T {
   checkBody("run", body);
   const clock = (options.clock as Clock | undefined) ?? realClock;
   const main = new Scheduler(clock).runBlocking(body, "run");
-  const outcome = internals.outcome(main)!;
-  if (outcome.state === FULFILLED) return outcome.value as T;
-  throw outcome.value;
+  const outcome = outcomeOf(main)!;
+  if (outcome.ok) return outcome.value;
+  throw outcome.error;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 
 import { CancelledError } from "../errors.ts";
-import { FULFILLED, internals } from "../future/future.ts";
+import { type Outcome, outcomeOf } from "../future/outcome.ts";
 import type { Operation } from "../future/waitable.ts";
 import { checkBody, type RunOptions } from "./run.ts";
 import { type Fiber, type ReadyListener, Scheduler, type Task } from "./run_loop.ts";
@@ -45,14 +45,12 @@ export function runAsync<T>(body: () => Operation<T>, options: RunOptions = {}):
   );
 }
 
-type GuestOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
 /** What `startGuestRun` needs from the host loop. */
 export interface GuestHost<T> {
   /** Calls `fn` soon, on this thread, from the host loop (not from inside this call). */
   runSyncSoon(fn: () => void): void;
   /** Called once, after the run ended, with its outcome. */
-  done?(outcome: { ok: true; value: T } | { ok: false; error: unknown }): void;
+  done?(outcome: Outcome<T>): void;
   /** The run's clock (default: real time). */
   clock?: RunOptions["clock"];
 }
@@ -97,10 +95,7 @@ export function startGuestRun<T>(body: () => Operation<T>, host: GuestHost<T>): 
     { soon: (drive) => guest.turn(drive), later: (drive) => guest.turn(drive) },
     "guest",
     (main) => {
-      const outcome = internals.outcome(main)!;
-      const result: GuestOutcome<T> = outcome.state === FULFILLED
-        ? { ok: true, value: outcome.value as T }
-        : { ok: false, error: outcome.value };
+      const result = outcomeOf(main as Task<T>)!;
       // (The host as `this`, through the guest: this callback must not hold it.)
       if (!guest.abandoned) return void done?.call(guest.host, result);
       // Its host is gone, or going: a `done` that needs it as `this` cannot

@@ -62,11 +62,11 @@ import {
   CANCELLED,
   FULFILLED,
   Future,
-  type FutureLink,
   internals,
   isLocalStall,
   REJECTED,
   toCancelledError,
+  type WaitPolicy,
 } from "../future/future.ts";
 import type { Operation } from "../future/waitable.ts";
 import { StacklessFrame, YIELD_POINT } from "../future/yield_protocol.ts";
@@ -636,9 +636,9 @@ export class Scheduler implements ClockListener {
   #resume(fiber: Fiber, future: Future<unknown>): void {
     if (fiber.waitingOn !== future) return; // it stopped waiting (cancelled) meanwhile
     this.#endWait(fiber);
-    const outcome = internals.outcome(future)!;
-    fiber.throwing = outcome.state !== FULFILLED;
-    fiber.input = outcome.value;
+    // (No Outcome object: read in place, once per resumed wait.)
+    fiber.throwing = internals.state(future) !== FULFILLED;
+    fiber.input = internals.value(future);
     fiber.resumedBy = future;
     this.#enqueue(fiber);
   }
@@ -738,10 +738,10 @@ export class Scheduler implements ClockListener {
     fiber: Fiber,
     future: Future<unknown>,
   ): Iterator<unknown, unknown, unknown> | undefined {
-    const outcome = internals.outcome(future);
-    if (outcome !== undefined) {
-      fiber.throwing = outcome.state !== FULFILLED;
-      fiber.input = outcome.value;
+    const state = internals.state(future);
+    if (state >= FULFILLED) {
+      fiber.throwing = state !== FULFILLED;
+      fiber.input = internals.value(future);
       return fiber.iterator;
     }
     if (fiber.pending?.length) {
@@ -800,7 +800,7 @@ export class Scheduler implements ClockListener {
     fiber.input = undefined;
     fiber.waitingOn = future;
     fiber.phase = WAITING;
-    const link = internals.link(future);
+    const link = internals.link(future)?.waiting;
     if (link !== undefined) {
       fiber.linked = true;
       this.#linked.add(fiber);
@@ -922,7 +922,7 @@ export class Scheduler implements ClockListener {
     let next = Infinity;
     let expired = false;
     for (const fiber of this.#linked) {
-      const link = internals.link(fiber.waitingOn!)!;
+      const link = internals.link(fiber.waitingOn!)!.waiting!;
       let deadline = link.deadline ?? Infinity;
       if (deadline <= now) {
         expired = true;
@@ -1026,7 +1026,7 @@ export class Scheduler implements ClockListener {
     let live = false;
     let local: Fiber[] | undefined;
     for (const fiber of this.#linked) {
-      const link: FutureLink = internals.link(fiber.waitingOn!)!;
+      const link: WaitPolicy = internals.link(fiber.waitingOn!)!.waiting!;
       const stalled = link.stalled();
       if (stalled === undefined) live = true;
       else if (isLocalStall(stalled)) (local ??= []).push(fiber);
@@ -1039,7 +1039,7 @@ export class Scheduler implements ClockListener {
     if (local === undefined) return { delivered, linked: live };
     if (!idle || live || delivered) return { delivered, linked: true };
     for (const fiber of local) {
-      const link: FutureLink = internals.link(fiber.waitingOn!)!;
+      const link: WaitPolicy = internals.link(fiber.waitingOn!)!.waiting!;
       const stalled = link.stalled();
       if (stalled === undefined) continue;
       this.interrupt(fiber, stalled, false);

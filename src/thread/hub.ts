@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Blocker } from "../future/future.ts";
+import type { Blocker, WaitPolicy } from "../future/future.ts";
 import { pendingShared } from "../future/shared.ts";
 import { AdaptiveSpin, sleepOn } from "./adaptive_spin.ts";
 import { installWaker, type Waker } from "../scheduler/waker.ts";
@@ -146,4 +146,18 @@ export function existingHub(): Hub | undefined {
 export function installHub(h: Hub): void {
   current = h;
   installWaker(h); // the thread's blocking runs wake by its doorbell
+}
+
+function neverStalled(): undefined {
+  return undefined;
+}
+
+/**
+ * The waiting policy of a future that this thread's own business settles (a
+ * `ControlHost`'s next request, a fanout, a loop's close): block on this
+ * thread's hub; never stalled, since what settles it arrives through the hub
+ * or this thread's own timers. (Not cached: a worker's hub is installed late.)
+ */
+export function onHub(): WaitPolicy {
+  return { blocker: hub(), stalled: neverStalled };
 }

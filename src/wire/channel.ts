@@ -31,6 +31,7 @@ import {
   type FutureLink,
   internals,
   REJECTED,
+  type WaitPolicy,
 } from "../future/future.ts";
 import { type Route, routeGone, settleMessage } from "../future/shared.ts";
 import type { Bell } from "../thread/threads.ts";
@@ -353,7 +354,10 @@ export class Channel implements Pumped, Route {
     return future;
   }
 
-  /** The outcome of call `id`, from the worker side. */
+  /**
+   * The outcome of call `id`, from the worker side. (An `Outcome` taken
+   * apart, `ok` and the value or error: every call replies, so no object.)
+   */
   reply(id: number, ok: boolean, value: unknown, label: string): void {
     if (!this.#replying()) return;
     try {
@@ -860,7 +864,7 @@ function describe(kind: number, state: number, label: string): string {
 }
 
 /** Ties a call's future to its channel: timeout, cancellation, liveness. */
-class CallLink implements FutureLink {
+class CallLink implements FutureLink, WaitPolicy {
   readonly #deadline: number;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #signal: AbortSignal | undefined = undefined;
@@ -890,6 +894,11 @@ class CallLink implements FutureLink {
 
   get blocker(): Hub {
     return this.channel.blocker;
+  }
+
+  /** Its own waiting policy (no second object per call). */
+  get waiting(): WaitPolicy {
+    return this;
   }
 
   /** Cancels the call when `signal` aborts. */
