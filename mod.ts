@@ -47,6 +47,7 @@ export type { FutureState } from "./src/future/future.ts";
 export type { Operation, Waitable } from "./src/future/waitable.ts";
 export { BackgroundLoop } from "./src/loop/background_loop.ts";
 export type { CallOptions, LoopApi, LoopOptions } from "./src/loop/background_loop.ts";
+export type { WorkerPermissions } from "./src/platform/types.ts";
 export type { Executor, FunctionRef } from "./src/loop/executor.ts";
 export { currentSignal } from "./src/loop/current_signal.ts";
 export { timeLeft } from "./src/loop/time_left.ts";

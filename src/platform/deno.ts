@@ -1,18 +1,37 @@
 /**
- * The Deno platform. Loaded only where `Deno` exists (see `platform.ts`):
- * the `node:` modules it imports are Deno's built-ins.
+ * The Deno platform: chosen by `platform.ts` where `Deno` exists. It reaches
+ * Node's built-ins that Deno provides (`node:v8`, `node:worker_threads`,
+ * `node:async_hooks`) through `process.getBuiltinModule` on first use, not
+ * by a static import, which a browser loading tandem could not resolve.
  *
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
-import { deserialize, serialize } from "node:v8";
-import { receiveMessageOnPort } from "node:worker_threads";
 import type { CallStorage, Platform, WorkerPermissions } from "./types.ts";
 
-export const deno: Platform = {
-  name: "Deno",
+/** The parts of Node's built-ins tandem uses. */
+interface Builtins {
+  v8: {
+    serialize(value: unknown): Uint8Array;
+    deserialize(bytes: Uint8Array): unknown;
+  };
+  worker_threads: {
+    receiveMessageOnPort(port: MessagePort): { message: unknown } | undefined;
+  };
+  async_hooks: {
+    AsyncLocalStorage: new <T>() => CallStorage<T>;
+  };
+}
 
+const cache: Partial<Builtins> = {};
+function builtin<K extends keyof Builtins>(name: K): Builtins[K] {
+  const process = (globalThis as unknown as {
+    process: { getBuiltinModule(id: string): unknown };
+  }).process;
+  return cache[name] ??= process.getBuiltinModule(`node:${name}`) as Builtins[K];
+}
+
+export const deno: Platform = {
   baseUrl(): string {
     const cwd = Deno.cwd().replaceAll("\\", "/");
     return `file://${cwd.startsWith("/") ? "" : "/"}${cwd}/`;
@@ -62,16 +81,24 @@ export const deno: Platform = {
     Deno.unrefTimer(timer as unknown as number);
   },
 
-  later: setImmediate,
-  serialize,
-  deserialize,
+  later(fn: () => void): void {
+    setImmediate(fn);
+  },
+
+  serialize(value: unknown): Uint8Array {
+    return builtin("v8").serialize(value);
+  },
+
+  deserialize(bytes: Uint8Array): unknown {
+    return builtin("v8").deserialize(bytes);
+  },
 
   receiveMessageOnPort(port: MessagePort): { message: unknown } | undefined {
-    return receiveMessageOnPort(port as never);
+    return builtin("worker_threads").receiveMessageOnPort(port);
   },
 
   callStorage<T>(): CallStorage<T> {
-    return new AsyncLocalStorage<T>();
+    return new (builtin("async_hooks").AsyncLocalStorage)<T>();
   },
 
   hookWorkerEnd(dying: (why: Error) => void): () => void {

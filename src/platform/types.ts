@@ -16,8 +16,6 @@ export interface CallStorage<T> {
 
 /** What tandem needs of the runtime. */
 export interface Platform {
-  /** The runtime's name, for messages. */
-  readonly name: string;
   /** The URL relative paths are resolved against (the working directory, ending in `/`). */
   baseUrl(): string;
   /** Throws, naming `what` and the flag to add, when this program may not read `url`. */

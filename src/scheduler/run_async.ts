@@ -36,14 +36,15 @@ export function runAsync<T>(body: () => Operation<T>, options: RunOptions = {}):
   return runHosted(
     body,
     (options.clock as Clock | undefined) ?? realClock,
-    {
-      soon: queueMicrotask,
-      later: platform.later,
-    },
+    EVENT_LOOP,
     "runAsync",
-    () => {},
+    nothingMore,
   );
 }
+
+/** `runAsync`'s host: this thread's event loop. */
+const EVENT_LOOP: Host = { soon: queueMicrotask, later: platform.later };
+function nothingMore(): void {}
 
 /** What `startGuestRun` needs from the host loop. */
 export interface GuestHost<T> {
@@ -309,6 +310,6 @@ class HostedDriver implements ReadyListener {
     this.#ended = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.scheduler.end();
+    this.scheduler.detachClock();
   }
 }

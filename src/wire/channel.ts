@@ -513,19 +513,28 @@ export class Channel implements Pumped, Route {
     readDepth++; // (the messages read are reused: see `readSets`)
     try {
       for (let at = ring.peek(); at >= 0; at = ring.peek()) {
-        if (data[at] === ON_PORT[0]) {
-          const sent = this.#fromPort();
-          ring.consume();
-          this.#dispatch(
-            sent instanceof ArrayBuffer
+        let message: Message;
+        try {
+          if (data[at] === ON_PORT[0]) {
+            const sent = this.#fromPort();
+            message = sent instanceof ArrayBuffer
               ? readFrame(new Uint16Array(sent), 0)
-              : unpack(sent[0], sent[1], sent[2], sent[3], sent[4]),
+              : unpack(sent[0], sent[1], sent[2], sent[3], sent[4]);
+          } else message = readFrame(data, at);
+        } catch (error) {
+          // A record this side cannot read (a corrupt one): nothing after it
+          // can be trusted, so the channel ends, naming it, instead of
+          // failing every later drain on the same record.
+          ring.consume();
+          this.peerGone(
+            new WorkerCrashedError(`the other thread sent a message this one cannot read`),
+            error,
           );
-          continue;
+          return;
         }
-        const message = readFrame(data, at);
         ring.consume();
         this.#dispatch(message);
+        message.value = undefined; // (the reused message must not keep a value alive)
       }
     } finally {
       readDepth--;
