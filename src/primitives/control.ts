@@ -22,10 +22,20 @@ const THREAD = 0;
 const SERIAL = 1;
 const CLOSED = 2;
 
-const hosts = new Map<string, ControlHost<Handlers>>();
+/**
+ * A host's waiting requests, kept apart from the host so that a client's
+ * request (from this thread, or forwarded from a worker) is queued by a
+ * plain function, with no access to the host's private state.
+ */
+class Inbox {
+  readonly requests: Request[] = [];
+  /** Set while `process()` blocks for a request: the next one settles it. */
+  arrived: Future<void> | undefined = undefined;
+}
+
+/** The hosts of this thread, by id: their inboxes. */
+const hosts = new Map<string, Inbox>();
 let serials = 0;
-/** Queues a client's request on its host, or sends it up towards it. */
-let enqueue: (id: string, name: string, args: unknown[]) => Future<unknown>;
 
 interface Request {
   name: string;
@@ -55,12 +65,11 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
   /** Hand this to background code: its calls wait for `process()`. */
   readonly client: ControlClient<H>;
   readonly #handlers: H;
-  readonly #requests: Request[] = [];
+  readonly #inbox = new Inbox();
   /** Answers whose handler returned a Future not settled yet: `close()` fails them. */
   readonly #answering = new Set<Future<unknown>>();
   readonly #id: string;
   readonly #state: Int32Array;
-  #arrived: Future<void> | undefined;
 
   /** `handlers`: the functions clients may call, by name. */
   constructor(handlers: H) {
@@ -73,13 +82,13 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
     this.#state[THREAD] = threadId();
     this.#state[SERIAL] = ++serials;
     this.#id = `${this.#state[THREAD]}:${this.#state[SERIAL]}`;
-    hosts.set(this.#id, this as unknown as ControlHost<Handlers>);
+    hosts.set(this.#id, this.#inbox);
     this.client = new ControlClient<H>(buffer);
   }
 
   /** Requests waiting for `process()`. */
   get waiting(): number {
-    return this.#requests.length;
+    return this.#inbox.requests.length;
   }
 
   /**
@@ -96,20 +105,20 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
     // event-loop turn or a blocking wait would empty: a thread that polls
     // without ever awaiting must look at it here.
     existingHub()?.pump();
-    if (this.#requests.length === 0 && timeoutMs > 0) {
-      const arrived = this.#arrived = new Future<void>();
+    if (this.#inbox.requests.length === 0 && timeoutMs > 0) {
+      const arrived = this.#inbox.arrived = new Future<void>();
       internals.setLink(arrived as Future<unknown>, { waiting: onHub() });
       try {
         arrived.wait(timeoutMs);
       } catch (error) {
         if (!(error instanceof TimeoutError)) throw error;
       } finally {
-        this.#arrived = undefined;
+        this.#inbox.arrived = undefined;
       }
     }
     let answered = 0;
-    while (answered < max && this.#requests.length > 0) {
-      const { name, args, answer } = this.#requests.shift()!;
+    while (answered < max && this.#inbox.requests.length > 0) {
+      const { name, args, answer } = this.#inbox.requests.shift()!;
       answered++;
       const handler = this.#handlers[name];
       try {
@@ -145,7 +154,9 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
     if (Atomics.exchange(this.#state, CLOSED, 1) === 1) return;
     hosts.delete(this.#id);
     const error = new LoopClosedError("the ControlHost was closed");
-    for (const { answer } of this.#requests.splice(0)) internals.settle(answer, REJECTED, error);
+    for (const { answer } of this.#inbox.requests.splice(0)) {
+      internals.settle(answer, REJECTED, error);
+    }
     for (const answer of this.#answering) internals.settle(answer, REJECTED, error);
     this.#answering.clear();
   }
@@ -153,22 +164,6 @@ export class ControlHost<H extends ControlHandlers> implements Disposable {
   /** `using host = new ControlHost(...)`. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  static {
-    enqueue = (id, name, args) => {
-      const host = hosts.get(id);
-      if (host === undefined) {
-        if (hasParent()) return callUp("control", id, name, args, `${name}()`, 0);
-        throw new LoopNotFoundError(
-          "ControlClient.call: its host is not on this thread or an ancestor of it",
-        );
-      }
-      const answer = new Future<unknown>();
-      host.#requests.push({ name, args, answer });
-      if (host.#arrived !== undefined) internals.settle(host.#arrived, FULFILLED, undefined);
-      return answer;
-    };
   }
 }
 
@@ -218,6 +213,21 @@ export class ControlClient<H extends ControlHandlers> {
       return Future.reject(error);
     }
   }
+}
+
+/** Queues a client's request on its host, or sends it up towards it. */
+function enqueue(id: string, name: string, args: unknown[]): Future<unknown> {
+  const inbox = hosts.get(id);
+  if (inbox === undefined) {
+    if (hasParent()) return callUp("control", id, name, args, `${name}()`, 0);
+    throw new LoopNotFoundError(
+      "ControlClient.call: its host is not on this thread or an ancestor of it",
+    );
+  }
+  const answer = new Future<unknown>();
+  inbox.requests.push({ name, args, answer });
+  if (inbox.arrived !== undefined) internals.settle(inbox.arrived, FULFILLED, undefined);
+  return answer;
 }
 
 onForwarded("control", (id, name, args) => enqueue(id, name, args));
