@@ -310,6 +310,6 @@ class HostedDriver implements ReadyListener {
     this.#ended = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.scheduler.detachClock();
+    this.scheduler.release();
   }
 }
