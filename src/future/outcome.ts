@@ -12,20 +12,10 @@
  * @module
  */
 
-import { FULFILLED, type Future, internals, REJECTED } from "./future.ts";
+import { FULFILLED, type Future, internals } from "./future.ts";
 
 /** A settled outcome: a value, or the failure (a cancel's is its `CancelledError`). */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A fulfilled outcome. */
-export function ok<T>(value: T): Outcome<T> {
-  return { ok: true, value };
-}
-
-/** A failed outcome. */
-export function err<T = never>(error: unknown): Outcome<T> {
-  return { ok: false, error };
-}
 
 /** The outcome of `future`; undefined while it is pending (or running). */
 export function outcomeOf<T>(future: Future<T>): Outcome<T> | undefined {
@@ -33,13 +23,6 @@ export function outcomeOf<T>(future: Future<T>): Outcome<T> | undefined {
   if (state < FULFILLED) return undefined;
   const value = internals.value(future as Future<unknown>);
   return state === FULFILLED ? { ok: true, value: value as T } : { ok: false, error: value };
-}
-
-/** Settles `future` with `outcome` (first settle wins: false if it lost). */
-export function settleWith<T>(future: Future<T>, outcome: Outcome<T>): boolean {
-  return outcome.ok
-    ? internals.settle(future as Future<unknown>, FULFILLED, outcome.value)
-    : internals.settle(future as Future<unknown>, REJECTED, outcome.error);
 }
 
 /**

@@ -1,30 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "../bounded.ts";
 import { CancelledError, Future } from "../../mod.ts";
-import { adopt, err, ok, outcomeOf, settleWith } from "../../src/future/outcome.ts";
+import { adopt, outcomeOf } from "../../src/future/outcome.ts";
 
 test("outcomeOf: undefined while pending, then ok/err (a cancel is an err)", () => {
   const { future, resolve } = Future.withResolvers<number>();
   assert.equal(outcomeOf(future), undefined);
   resolve(3);
-  assert.deepEqual(outcomeOf(future), ok(3));
+  assert.deepEqual(outcomeOf(future), { ok: true, value: 3 });
   const boom = new Error("boom");
-  assert.deepEqual(outcomeOf(Future.reject(boom)), err(boom));
+  assert.deepEqual(outcomeOf(Future.reject(boom)), { ok: false, error: boom });
   const cancelled = new Future<number>();
   cancelled.cancel("why");
   const outcome = outcomeOf(cancelled)!;
   assert.equal(outcome.ok, false);
   assert.ok(!outcome.ok && outcome.error instanceof CancelledError);
-});
-
-test("settleWith: first settle wins", () => {
-  const future = new Future<string>();
-  assert.equal(settleWith(future, ok("a")), true);
-  assert.equal(settleWith(future, err(new Error("late"))), false);
-  assert.equal(future.wait(), "a"); // unbounded: settled
-  const failed = new Future<string>();
-  settleWith(failed, err(new Error("no")));
-  assert.throws(() => failed.wait(), /no/); // unbounded: settled
 });
 
 test("adopt copies the state as it is: a cancelled source gives a cancelled target", () => {
